@@ -1,0 +1,53 @@
+"""The submission contract of hw3: which module defines which names, and what they are for.
+
+Plain data shared by the judge, the worker and the reports. Nothing here imports torch, so the
+CLI and the report renderer stay fast to start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ProblemSpec:
+    """One problem of the homework as the contract names it."""
+
+    module: str
+    """Module name in the submission folder, without `.py` (also the problem's id in results)."""
+    title: str
+    """Short human title, as the report shows it."""
+    names: tuple[str, ...]
+    """Names the module must define (or, for 3-(n), take from `problem2`)."""
+    own_names: tuple[str, ...] = ()
+    """For a variation: the names the variation changes; the rest come from `problem2`."""
+
+
+PROBLEMS: tuple[ProblemSpec, ...] = (
+    ProblemSpec("problem1", "LeNet forward, loss, backward and SGD step", ("Net", "sgd_step")),
+    ProblemSpec(
+        "problem2",
+        "CIFAR-10 classifier",
+        ("transform", "classes", "Net", "criterion", "make_optimizer", "train", "evaluate"),
+    ),
+    ProblemSpec("problem3_1", "3-(1) four 3×3 convolutions", ("Net",), own_names=("Net",)),
+    ProblemSpec("problem3_2", "3-(2) Adam", ("make_optimizer",), own_names=("make_optimizer",)),
+    ProblemSpec(
+        "problem3_3", "3-(3) data augmentation", ("train_transform",), own_names=("train_transform",)
+    ),
+    ProblemSpec("problem3_4", "3-(4) batch normalisation", ("Net",), own_names=("Net",)),
+    ProblemSpec("problem3_5", "3-(5) log-likelihood loss", ("criterion",), own_names=("criterion",)),
+    ProblemSpec("problem3_6", "3-(6) L2 regularisation", ("make_optimizer",), own_names=("make_optimizer",)),
+    ProblemSpec("problem4", "softmax in NumPy", ("softmax",)),
+    ProblemSpec("problem5", "loss functions in NumPy", ("MSE", "cross_entropy_error", "loglikelihood")),
+)
+
+BY_MODULE: dict[str, ProblemSpec] = {p.module: p for p in PROBLEMS}
+
+CLASSES: tuple[str, ...] = (
+    "plane", "car", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+)
+"""CIFAR-10's classes in label order, as the homework spells them."""
+
+REPORT_FILE = "report.md"
+"""Optional file of written answers in a submission folder."""

@@ -1,0 +1,200 @@
+"""The worker: the only process that imports student code.
+
+It starts inside the sandbox (see `sandbox.py`), applies its resource limits and drops to an
+unprivileged uid *before* any student module is imported, announces itself, then answers probe
+requests from the judge one at a time over the pipes on fds 3 (requests in) and 4 (replies out).
+Everything it sends is plain data (`wire.py`); everything it knows comes from the request, the
+read-only submission copy and the training data — never the reference, the tests or the answers.
+
+Started as ``python -I -S -c BOOTSTRAP CONFIG_JSON`` (see `sandbox.bootstrap_code`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import os
+import resource
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from autograder import wire
+
+REQUEST_FD = 3
+REPLY_FD = 4
+MAX_REPLY = 256 * 2**20
+"""The worker refuses to send more than this; the judge's own limit is lower still."""
+
+
+@dataclass
+class WorkerContext:
+    """What a probe may use: the submission folder, the data folder and the chosen device."""
+
+    submission: Path
+    data: Path | None
+    device: str
+    modules: dict[str, Any]
+
+    def module(self, name: str) -> Any:
+        """Import a submission module by its contract name (cached for this worker's life)."""
+        from autograder.contract import BY_MODULE
+
+        if name not in BY_MODULE:
+            raise ValueError(f"{name!r} is not a module of the contract")
+        if name not in self.modules:
+            self.modules[name] = importlib.import_module(name)
+        return self.modules[name]
+
+    def name(self, module: str, attr: str) -> Any:
+        """``module.attr``, with the contract's fallback of a variation to ``problem2``."""
+        from autograder.contract import BY_MODULE
+
+        mod = self.module(module)
+        if hasattr(mod, attr):
+            return getattr(mod, attr)
+        spec = BY_MODULE[module]
+        if spec.own_names and attr not in spec.own_names:
+            return self.name("problem2", attr)
+        raise MissingName(module, attr)
+
+
+class MissingName(Exception):
+    """A module of the contract lacks a name the contract asks for."""
+
+    def __init__(self, module: str, attr: str) -> None:
+        super().__init__(f"{module}.py does not define {attr!r}")
+        self.module, self.attr = module, attr
+
+
+def _apply_limits(limits: dict[str, int]) -> None:
+    """Set soft = hard limits (CPU keeps a grace second for SIGXCPU) before student code runs."""
+    table = {
+        "address_space": resource.RLIMIT_AS,
+        "cpu_seconds": resource.RLIMIT_CPU,
+        "processes": resource.RLIMIT_NPROC,
+        "file_size": resource.RLIMIT_FSIZE,
+        "open_files": resource.RLIMIT_NOFILE,
+    }
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    for key, which in table.items():
+        value = limits.get(key)
+        if not value:
+            continue
+        hard = value + 5 if key == "cpu_seconds" else value
+        _, current_hard = resource.getrlimit(which)
+        if current_hard != resource.RLIM_INFINITY and current_hard < hard:
+            hard = current_hard
+        resource.setrlimit(which, (min(value, hard), hard))
+
+
+def _drop_privileges(uid: int | None) -> None:
+    """As root, become ``uid`` with no groups and no capabilities; otherwise stay as we are."""
+    if uid is None or os.getuid() != 0:
+        return
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+    if os.getuid() != uid or os.geteuid() != uid:
+        raise RuntimeError("could not drop privileges")
+
+
+def where_in_submission(tb: Any, submission: Path) -> str | None:
+    """'problem4.py:12 in softmax' for the innermost frame of ``tb`` that lies in the submission."""
+    found = None
+    root = str(submission)
+    for frame in traceback.extract_tb(tb):
+        if frame.filename.startswith(root):
+            found = f"{Path(frame.filename).name}:{frame.lineno} in {frame.name}"
+    return found
+
+
+def describe_exception(exc: BaseException, submission: Path) -> dict[str, Any]:
+    """Plain-data account of an exception raised by (or through) student code."""
+    if isinstance(exc, SyntaxError) and exc.filename and exc.filename.startswith(str(submission)):
+        where = f"{Path(exc.filename).name}:{exc.lineno}"
+    else:
+        where = where_in_submission(exc.__traceback__, submission)
+    try:
+        message = str(exc)
+    except BaseException:  # a hostile __str__
+        message = "<the exception's message could not be read>"
+    lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    tail = "".join(line for line in lines if str(submission) in line or not line.startswith("  File"))
+    return {
+        "type": type(exc).__name__,
+        "message": message[:2000],
+        "where": where,
+        "traceback": tail[-4000:],
+        "missing_name": [exc.module, exc.attr] if isinstance(exc, MissingName) else None,
+        "missing_module": exc.name
+        if isinstance(exc, ModuleNotFoundError) and exc.name is not None and "." not in exc.name
+        else None,
+    }
+
+
+def serve(ctx: WorkerContext, probes: dict[str, Callable[..., Any]], requests: io.BufferedReader,
+          replies: io.BufferedWriter) -> None:
+    """Answer requests until the judge closes the pipe."""
+    limits = wire.Limits(max_header=64 * 2**20, max_body=4 * 2**30)
+    while True:
+        try:
+            request = wire.read_frame(requests, limits)
+        except wire.ClosedError:
+            return
+        started = time.perf_counter()
+        try:
+            probe = probes[request["probe"]]
+            value = probe(ctx, **request.get("args", {}))
+            frame = wire.encode({"ok": True, "value": value,
+                                 "seconds": time.perf_counter() - started}, MAX_REPLY)
+        except wire.WireError as exc:
+            frame = wire.encode({"ok": False, "error": {
+                "type": "UncheckableValue", "message": str(exc), "where": None, "traceback": "",
+                "missing_name": None, "missing_module": None}})
+        except BaseException as exc:  # SystemExit and KeyboardInterrupt from student code too
+            frame = wire.encode({"ok": False, "error": describe_exception(exc, ctx.submission)})
+        replies.write(frame)
+        replies.flush()
+
+
+def main(config_json: str) -> None:
+    """Entry point inside the sandbox; see the module docstring."""
+    config = json.loads(config_json)
+    _apply_limits(config["limits"])
+    _drop_privileges(config.get("uid"))
+    os.chdir(config["scratch"])
+    requests = os.fdopen(REQUEST_FD, "rb", buffering=0)
+    replies = os.fdopen(REPLY_FD, "wb")
+    # The heavy libraries load before the handshake, so that a student module's import time is
+    # its own work, not torch's.
+    started = time.perf_counter()
+    import numpy  # noqa: F401
+    import torch
+
+    torch.set_num_threads(int(config.get("threads", 1)))
+    import torchvision  # noqa: F401
+
+    from autograder.probes import PROBES
+
+    submission = Path(config["submission"])
+    sys.path.insert(0, str(submission))
+    ctx = WorkerContext(
+        submission=submission,
+        data=Path(config["data"]) if config.get("data") else None,
+        device=config.get("device", "cpu"),
+        modules={},
+    )
+    wire.write_frame(replies, {
+        "ready": True,
+        "uid": os.getuid(),
+        "pid": os.getpid(),
+        "startup_seconds": time.perf_counter() - started,
+        "versions": {"python": sys.version.split()[0], "torch": str(torch.__version__),
+                     "torchvision": str(torchvision.__version__), "numpy": str(numpy.__version__)},
+    })
+    serve(ctx, PROBES, requests, replies)
