@@ -121,11 +121,16 @@ def describe_net(ctx: WorkerContext, module: str, input_shape: list[int]) -> dic
 
 @probe
 def forward(ctx: WorkerContext, module: str, weights: list[np.ndarray], inputs: np.ndarray,
-            train_mode: bool = False) -> np.ndarray:
-    """Load ``weights`` in parameter order and run the forward pass on ``inputs``."""
+            train_mode: bool = False, double: bool = False) -> np.ndarray:
+    """Load ``weights`` in parameter order and run the forward pass on ``inputs``.
+
+    ``double`` runs in float64, for finite differences the judge computes.
+    """
     import torch
 
     net = _build(ctx, module)
+    if double:
+        net = net.double()
     _load_in_order(net, weights)
     net.train(train_mode)
     with torch.no_grad():

@@ -1,0 +1,56 @@
+"""Shared helpers of the harness's own tests: grading a folder end to end, building variants."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from autograder import config as cfg
+from autograder import runner
+from autograder.results import Outcome, SubmissionResult
+
+ROOT = Path(__file__).resolve().parents[2]
+REFERENCE = ROOT / "reference"
+GRADED = ROOT / "tests" / "graded"
+
+
+def graded_suites(*problems: str) -> list[str]:
+    """Paths of the graded suite files for the given problem numbers ("1", "4", …)."""
+    return [str(GRADED / f"test_problem{p}.py") for p in problems]
+
+
+def grade_folder(submission: Path, out: Path, suites: list[str], **options: object) -> SubmissionResult:
+    """Grade ``submission`` end to end in a judge subprocess, as `autograde` does."""
+    config = cfg.resolve({"seed": 7, "budget": "quick", "device": "cpu", **options})
+    return runner.grade(runner.Job(submission.resolve(), out.resolve()), config, suites)
+
+
+def lost(result: SubmissionResult) -> dict[str, float]:
+    """Points lost per check (by test function name), for checks that did not pass."""
+    return {t.id.split("::")[-1]: t.max_points - t.points for t in result.tests
+            if t.outcome is not Outcome.PASSED}
+
+
+@pytest.fixture
+def variant(tmp_path: Path) -> Callable[..., Path]:
+    """``variant(name, {"problem1.py": [(old, new), …]}, extra_files)`` → a patched copy of reference/."""
+
+    def make(name: str, patches: dict[str, list[tuple[str, str]]],
+             files: dict[str, str] | None = None) -> Path:
+        folder = tmp_path / name
+        shutil.copytree(REFERENCE, folder, ignore=shutil.ignore_patterns("__pycache__"))
+        for module, edits in patches.items():
+            path = folder / module
+            text = path.read_text()
+            for old, new in edits:
+                assert old in text, f"variant {name}: {old!r} not found in {module}"
+                text = text.replace(old, new)
+            path.write_text(text)
+        for module, text in (files or {}).items():
+            (folder / module).write_text(text)
+        return folder
+
+    return make
