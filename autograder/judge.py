@@ -48,6 +48,8 @@ class WorkerSettings:
     output_limit: int = 2**20
     """Bytes of the worker's stdout/stderr kept (the tail)."""
     reply_limits: wire.Limits = field(default_factory=lambda: wire.Limits(4 * 2**20, 64 * 2**20))
+    preload: tuple[str, ...] = ("numpy", "torch", "torchvision")
+    """Libraries the worker imports before its handshake (not counted in a student's import time)."""
 
 
 class SandboxFault(Exception):
@@ -177,6 +179,8 @@ class Worker:
         self._import_failures: dict[str, ProbeFailure] = {}
         self.busy_seconds = 0.0
         self.starts = 0
+        self._sequence = 0
+        """The id of the last request sent; replies echo it."""
         self.ready_info: dict[str, Any] = {}
 
     # -- life cycle -------------------------------------------------------------------------
@@ -191,9 +195,9 @@ class Worker:
         config = {
             "limits": s.limits.as_dict(), "uid": self.uid if bwrap else None,
             "scratch": scr, "submission": sub, "data": data, "device": s.device,
-            "threads": s.threads,
+            "threads": s.threads, "preload": list(s.preload),
         }
-        argv = [sys.executable, "-I", "-S", "-B", "-c", sandbox.bootstrap_code(paths), json.dumps(config)]
+        argv = [sys.executable, "-I", "-u", "-S", "-B", "-c", sandbox.bootstrap_code(paths), json.dumps(config)]
         env = sandbox.worker_environment(device=s.device, scratch=scr, threads=s.threads)
         if bwrap:
             argv = sandbox.bwrap_args(submission=self._copy, scratch=scratch, data=s.data,
@@ -292,11 +296,12 @@ class Worker:
         assert self._replies is not None and self._proc is not None
         timeout = min(timeout, self.settings.submission_timeout - self.busy_seconds)
         started = time.monotonic()
+        self._sequence += 1
         try:
-            self._requests.write(wire.encode({"probe": probe, "args": args}))
+            self._requests.write(wire.encode({"probe": probe, "args": args, "id": self._sequence}))
             self._requests.flush()
             self._replies.deadline = started + timeout
-            reply = wire.read_frame(self._replies, self.settings.reply_limits)
+            reply = self._read_reply(self._sequence)
         except TimeoutError:
             self.stop()
             raise ProbeFailure("timeout", f"{where}: {doing} took longer than {timeout:.0f} s",
@@ -313,14 +318,27 @@ class Worker:
                                where=where) from None
         finally:
             self.busy_seconds += time.monotonic() - started
-        if type(reply) is not dict or type(reply.get("ok")) is not bool:
+        if (type(reply) is not dict or type(reply.get("ok")) is not bool
+                or type(reply.get("id")) is not int or reply["id"] != self._sequence
+                or (not reply["ok"] and type(reply.get("error")) is not dict)):
+            self.stop()  # whatever else is in the pipe cannot be trusted to line up either
             raise ProbeFailure("bad_reply", f"{where}: {doing} sent back a malformed reply", where=where)
         if not reply["ok"]:
-            error = reply.get("error")
-            if type(error) is not dict:
-                raise ProbeFailure("bad_reply", f"{where}: {doing} failed", where=where)
-            raise _failure_from_error(error, where, doing)
+            raise _failure_from_error(reply["error"], where, doing)
         return reply.get("value")
+
+    def _read_reply(self, sequence: int) -> Any:
+        """The next frame that is not a stale reply to an earlier request.
+
+        Stale replies come from student code that wrote a frame of its own into the reply pipe
+        (echoing the request's id) before the worker's real reply: that real reply is skipped here.
+        """
+        assert self._replies is not None
+        while True:
+            reply = wire.read_frame(self._replies, self.settings.reply_limits)
+            rid = reply.get("id") if type(reply) is dict else None
+            if not (type(rid) is int and rid < sequence):
+                return reply
 
     def require(self, module: str) -> None:
         """Make sure ``module`` imports in this worker; a failure is remembered for the submission."""

@@ -13,7 +13,18 @@ import numpy as np
 
 from autograder.worker import WorkerContext
 
-PROBES: dict[str, Callable[..., Any]] = {}
+class _Registry(dict):
+    """Probes by name; the training probes (and torch with them) load on first use only."""
+
+    def __missing__(self, name: str) -> Callable[..., Any]:
+        from autograder import training  # noqa: F401  (registers the training probes)
+
+        if not dict.__contains__(self, name):
+            raise KeyError(name)
+        return dict.__getitem__(self, name)
+
+
+PROBES: dict[str, Callable[..., Any]] = _Registry()
 
 
 def probe(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -174,3 +185,4 @@ def sgd_step(ctx: WorkerContext, module: str, weights: list[np.ndarray], grads: 
         p.grad = torch.from_numpy(g).clone()
     ctx.name(module, "sgd_step")(net, learning_rate)
     return [p.detach().clone() for p in net.parameters()]
+

@@ -53,6 +53,11 @@ GRADER_MOUNT = "/opt/autograder"
 SUBMISSION_MOUNT = "/submission"
 SCRATCH_MOUNT = "/scratch"
 DATA_MOUNT = "/data"
+ETC_ENTRIES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime", "fonts",
+               "passwd", "group", "nsswitch.conf")
+"""What of /etc the worker sees: the dynamic linker's and fontconfig's settings, the time zone and
+the user database. Not the rest, which may hold credentials (pip.conf, npmrc, gitconfig, …) that a
+submission could copy into an exception message and so into its feedback."""
 UID_BASE = 200_000
 """Workers run as ``UID_BASE + slot``: a uid no real account uses, one per concurrent worker."""
 
@@ -126,11 +131,15 @@ def bwrap_args(*, submission: Path, scratch: Path, data: Path | None, grader: Pa
     args = [
         "bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
         "--unshare-cgroup-try", "--die-with-parent", "--new-session",
-        "--proc", "/proc", "--dev", "/dev", "--clearenv",
-    ]
-    for system in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc"):
+        "--proc", "/proc", "--dev", "/dev",
+    ]  # no --clearenv: bwrap is started with `worker_environment` only, which the worker must keep
+    for system in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64"):
         if Path(system).exists():
             args += ["--ro-bind", system, system]
+    args += ["--perms", "0755", "--dir", "/etc"]
+    for name in ETC_ENTRIES:
+        if Path("/etc", name).exists():
+            args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
     for root in _python_roots():
         if str(root).startswith(("/usr/", "/bin/", "/lib")):
             continue

@@ -26,6 +26,8 @@ import numpy as np
 MAGIC = b"AGW1"
 _PREFIX = struct.Struct(">4sIQ")
 
+MAX_DEPTH = 64
+"""Lists and dicts nested deeper than this are refused (deeper ones break ``repr`` and friends)."""
 ALLOWED_DTYPES = frozenset(
     {"bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64"}
 )
@@ -57,7 +59,7 @@ def _tensor_to_array(value: Any) -> np.ndarray | None:
     torch = sys.modules.get("torch")
     if torch is None or type(value) is not torch.Tensor:
         return None
-    return value.detach().to("cpu").contiguous().numpy()
+    return value.detach().to("cpu").numpy()  # made contiguous by `encode`, after its size check
 
 
 def encode(value: Any, max_body: int | None = None) -> bytes:
@@ -66,8 +68,10 @@ def encode(value: Any, max_body: int | None = None) -> bytes:
     chunks: list[bytes] = []
     offset = 0
 
-    def walk(v: Any, path: str) -> Any:
+    def walk(v: Any, path: str, depth: int = 0) -> Any:
         nonlocal offset
+        if depth > MAX_DEPTH:
+            raise WireError(f"{path[:60]}…: nested more than {MAX_DEPTH} levels deep")
         t = type(v)
         if v is None or t is bool or t is str:
             return v
@@ -80,16 +84,16 @@ def encode(value: Any, max_body: int | None = None) -> bytes:
                 return v
             return {"$float": repr(v)}  # nan / inf / -inf, which JSON cannot hold
         if t is list or t is tuple:
-            return [walk(x, f"{path}[{i}]") for i, x in enumerate(v)]
+            return [walk(x, f"{path}[{i}]", depth + 1) for i, x in enumerate(v)]
         if t is dict:
             out = {}
             for k, x in v.items():
                 if type(k) is not str or k.startswith("$"):
                     raise WireError(f"{path}: dict key {k!r} is not a plain string")
-                out[k] = walk(x, f"{path}.{k}")
+                out[k] = walk(x, f"{path}.{k}", depth + 1)
             return out
         if isinstance(v, np.generic) and type(v).__module__ == "numpy":
-            return walk(v.item(), path)
+            return walk(v.item(), path, depth)
         array = _tensor_to_array(v)
         if array is None and t is np.ndarray:
             array = v
@@ -97,9 +101,12 @@ def encode(value: Any, max_body: int | None = None) -> bytes:
             raise WireError(f"{path}: a {t.__module__}.{t.__qualname__} cannot be sent")
         if array.dtype.name not in ALLOWED_DTYPES:
             raise WireError(f"{path}: arrays of dtype {array.dtype} cannot be sent")
+        if array.ndim > 32:
+            raise WireError(f"{path}: arrays of more than 32 dimensions cannot be sent")
+        if max_body is not None and offset + array.nbytes > max_body:  # checked before copying
+            raise WireError(f"{path}: an array of {array.nbytes:,} bytes makes the reply larger "
+                            f"than the {max_body:,} bytes allowed")
         data = np.ascontiguousarray(array).tobytes()
-        if max_body is not None and offset + len(data) > max_body:
-            raise WireError(f"{path}: reply larger than {max_body} bytes")
         arrays.append(
             {"dtype": array.dtype.name, "shape": list(array.shape), "offset": offset, "nbytes": len(data)}
         )
@@ -147,8 +154,8 @@ def decode(header_bytes: bytes, body: bytes) -> Any:
     """Rebuild the value of a frame from its header and body."""
     try:
         header = json.loads(header_bytes.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise WireError(f"header is not JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # ValueError: bad UTF-8, bad JSON, 5000-digit ints
+        raise WireError(f"header is not JSON: {str(exc)[:200]}") from None
     if type(header) is not dict or type(header.get("arrays")) is not list or "value" not in header:
         raise WireError("header lacks 'value' or 'arrays'")
     specs = header["arrays"]
@@ -161,17 +168,19 @@ def decode(header_bytes: bytes, body: bytes) -> Any:
             dtype = np.dtype(spec["dtype"])
             shape = tuple(int(s) for s in spec["shape"])
             offset, nbytes = int(spec["offset"]), int(spec["nbytes"])
-        except (KeyError, TypeError, ValueError):
-            raise WireError(f"bad array description {spec!r}") from None
-        if dtype.name not in ALLOWED_DTYPES or any(s < 0 for s in shape):
+        except (KeyError, TypeError, ValueError, OverflowError):  # OverflowError: int(Infinity)
+            raise WireError(f"bad array description {str(spec)[:200]}") from None
+        if dtype.name not in ALLOWED_DTYPES or any(s < 0 for s in shape) or len(shape) > 32:
             raise WireError(f"array {i}: dtype {dtype} or shape {shape} not allowed")
         if nbytes != math.prod(shape) * dtype.itemsize or offset < 0 or offset + nbytes > len(body):
             raise WireError(f"array {i}: size does not match its description")
         return np.frombuffer(body, dtype=dtype, count=math.prod(shape), offset=offset).reshape(shape).copy()
 
-    def walk(v: Any) -> Any:
+    def walk(v: Any, depth: int) -> Any:
+        if depth > MAX_DEPTH:
+            raise WireError(f"value nested more than {MAX_DEPTH} levels deep")
         if type(v) is list:
-            return [walk(x) for x in v]
+            return [walk(x, depth + 1) for x in v]
         if type(v) is dict:
             if set(v) == {"$array"}:
                 return array(v["$array"])
@@ -179,10 +188,10 @@ def decode(header_bytes: bytes, body: bytes) -> Any:
                 if v["$float"] not in ("nan", "inf", "-inf"):
                     raise WireError(f"bad float {v['$float']!r}")
                 return float(v["$float"])
-            return {k: walk(x) for k, x in v.items()}
+            return {k: walk(x, depth + 1) for k, x in v.items()}
         return v
 
-    return walk(header["value"])
+    return walk(header["value"], 0)
 
 
 def write_frame(stream: BinaryIO, value: Any, max_body: int | None = None) -> None:

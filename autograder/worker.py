@@ -139,27 +139,52 @@ def describe_exception(exc: BaseException, submission: Path) -> dict[str, Any]:
 
 def serve(ctx: WorkerContext, probes: dict[str, Callable[..., Any]], requests: io.BufferedReader,
           replies: io.BufferedWriter) -> None:
-    """Answer requests until the judge closes the pipe."""
+    """Answer requests until the judge closes the pipe.
+
+    Each reply carries its request's ``id``, so that the judge can tell a reply from a stale or
+    forged frame. A process forked by student code that returns into this loop exits at once:
+    only the worker itself answers.
+    """
     limits = wire.Limits(max_header=64 * 2**20, max_body=4 * 2**30)
+    owner = os.getpid()
     while True:
         try:
             request = wire.read_frame(requests, limits)
         except wire.ClosedError:
             return
         started = time.perf_counter()
+        rid = request.get("id")
         try:
             probe = probes[request["probe"]]
             value = probe(ctx, **request.get("args", {}))
-            frame = wire.encode({"ok": True, "value": value,
+            frame = wire.encode({"ok": True, "value": value, "id": rid,
                                  "seconds": time.perf_counter() - started}, MAX_REPLY)
         except wire.WireError as exc:
-            frame = wire.encode({"ok": False, "error": {
-                "type": "UncheckableValue", "message": str(exc), "where": None, "traceback": "",
+            # the student's value sits at "value" inside the reply, itself named "value"
+            message = str(exc).replace("value.value", "the returned value", 1)
+            frame = wire.encode({"ok": False, "id": rid, "error": {
+                "type": "UncheckableValue", "message": message, "where": None, "traceback": "",
                 "missing_name": None, "missing_module": None}})
         except BaseException as exc:  # SystemExit and KeyboardInterrupt from student code too
-            frame = wire.encode({"ok": False, "error": describe_exception(exc, ctx.submission)})
+            frame = wire.encode({"ok": False, "id": rid,
+                                 "error": describe_exception(exc, ctx.submission)})
+        if os.getpid() != owner:  # a fork of the student's that returned from the probe
+            os._exit(0)
         replies.write(frame)
         replies.flush()
+
+
+def _versions(*packages: str) -> dict[str, str]:
+    """Installed versions, read from package metadata (nothing is imported)."""
+    from importlib import metadata
+
+    out = {}
+    for name in packages:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
 
 
 def main(config_json: str) -> None:
@@ -170,14 +195,13 @@ def main(config_json: str) -> None:
     os.chdir(config["scratch"])
     requests = os.fdopen(REQUEST_FD, "rb", buffering=0)
     replies = os.fdopen(REPLY_FD, "wb")
-    # The heavy libraries load before the handshake, so that a student module's import time is
-    # its own work, not torch's.
+    # The heavy libraries load before the handshake (when the judge's checks need them), so that
+    # a student module's import time is its own work, not torch's.
     started = time.perf_counter()
-    import numpy  # noqa: F401
-    import torch
-
-    torch.set_num_threads(int(config.get("threads", 1)))
-    import torchvision  # noqa: F401
+    for name in config.get("preload", ["numpy", "torch", "torchvision"]):
+        importlib.import_module(name)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(int(config.get("threads", 1)))
 
     from autograder.probes import PROBES
 
@@ -194,7 +218,6 @@ def main(config_json: str) -> None:
         "uid": os.getuid(),
         "pid": os.getpid(),
         "startup_seconds": time.perf_counter() - started,
-        "versions": {"python": sys.version.split()[0], "torch": str(torch.__version__),
-                     "torchvision": str(torchvision.__version__), "numpy": str(numpy.__version__)},
+        "versions": {"python": sys.version.split()[0], **_versions("torch", "torchvision", "numpy")},
     })
     serve(ctx, PROBES, requests, replies)
