@@ -56,6 +56,8 @@ class GradingConfig:
     sandbox: str = "auto"
     data: Path | None = None
     seed: int = 0
+    seed_given: bool = False
+    """Whether the seed was chosen (then cached results must match it) or drawn fresh."""
     cache: Path = Path.home() / ".cache" / "hw3-autograder"
 
     def resolved_device(self) -> str:
@@ -106,5 +108,6 @@ def resolve(options: Mapping[str, Any], environ: Mapping[str, str] | None = None
         sandbox=choice("sandbox", SANDBOXES, "auto"),
         data=Path(data_pick[0]).expanduser() if data_pick else None,
         seed=seed,
+        seed_given=seed_pick is not None,
         cache=Path(cache_pick[0]).expanduser() if cache_pick else GradingConfig.cache,
     )
