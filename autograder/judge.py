@@ -178,6 +178,10 @@ class Worker:
         self._imported: set[str] = set()
         self._import_failures: dict[str, ProbeFailure] = {}
         self.busy_seconds = 0.0
+        self.start_seconds = 0.0
+        """Wall-clock seconds spent starting workers (sandbox, interpreter, preloads, handshake)."""
+        self.import_seconds: dict[str, float] = {}
+        """Seconds each module's (last) import took, for the timings of the report."""
         self.starts = 0
         self._sequence = 0
         """The id of the last request sent; replies echo it."""
@@ -208,6 +212,13 @@ class Worker:
         """Start a fresh worker and wait for its handshake; SandboxFault if it never comes."""
         self.stop()
         self.starts += 1
+        began = time.monotonic()
+        try:
+            self._start()
+        finally:
+            self.start_seconds += time.monotonic() - began
+
+    def _start(self) -> None:
         scratch = self._tmp / f"scratch{self.starts}"
         sandbox.prepare_scratch(scratch, self.uid if self.settings.mode is SandboxMode.BWRAP else None)
         argv, env = self._argv_and_env(scratch)
@@ -347,6 +358,9 @@ class Worker:
         if module in self._imported and self._proc is not None and self._proc.poll() is None:
             return
         where = f"{module}.py"
+        if self._proc is None or self._proc.poll() is not None:
+            self.start()  # not counted in the import's time
+        started = time.monotonic()
         try:
             self._exchange("import_module", {"module": module}, self.settings.import_timeout,
                            "importing", where)
@@ -360,6 +374,8 @@ class Worker:
                                        where=failure.where or where, details=failure.details)
             self._import_failures[module] = failure
             raise failure from None
+        finally:
+            self.import_seconds[module] = round(time.monotonic() - started, 3)
         self._imported.add(module)
 
     def call(self, probe: str, *, module: str, timeout: float | None = None,

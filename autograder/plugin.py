@@ -41,6 +41,7 @@ MAX_REPORT_MD = 200_000
 SESSION_KEY = pytest.StashKey["GradingSession"]()
 RESULT_KEY = pytest.StashKey[TestResult]()
 REMARKS_KEY = pytest.StashKey[list]()
+STARTS_KEY = pytest.StashKey[float]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -163,6 +164,10 @@ class GradingSession:
                                                  device=self.device, preload=preload))
         return self._worker
 
+    def start_seconds(self) -> float:
+        """Seconds spent starting workers so far (kept out of the checks' timings)."""
+        return self._worker.start_seconds if self._worker is not None else 0.0
+
     def cifar(self) -> Any:
         """The prepared CIFAR-10 data, or NotGraded saying where it was looked for."""
         if self._cifar is None and self._cifar_error is None:
@@ -196,8 +201,10 @@ class GradingSession:
             info = self._worker.ready_info
             if info:
                 r.versions = {k: str(v) for k, v in info.get("versions", {}).items()}
-                r.timings.setdefault("sandbox start", round(float(info.get("startup_seconds", 0.0)), 3))
+                r.timings["sandbox start"] = round(self._worker.start_seconds, 3)
             r.timings["worker busy"] = round(self._worker.busy_seconds, 3)
+            for module, seconds in self._worker.import_seconds.items():
+                r.timings[f"import {module}"] = seconds
         if self.grader_fault and r.status is Status.GRADED:
             r.status = Status.GRADER_FAULT
             r.status_reason = self.grader_fault
@@ -273,8 +280,11 @@ def _title_of(item: pytest.Item) -> str:
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Write the check under way to the --progress file (read by `autograde`'s display)."""
+    grading = item.config.stash.get(SESSION_KEY, None)
+    if grading is not None:
+        item.stash[STARTS_KEY] = grading.start_seconds()
     path = item.config.getoption("progress", None)
-    if path and SESSION_KEY in item.config.stash:
+    if path and grading is not None:
         try:
             Path(path).write_text(f"{_problem_of(item)}: {item.name}"[:80])
         except OSError:
@@ -321,8 +331,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         session.grader_fault = f"grader error in {item.nodeid}: {text}"
     item.stash[RESULT_KEY] = result
     session.result.tests.append(result)
+    starting = session.start_seconds() - item.stash.get(STARTS_KEY, session.start_seconds())
     session.result.timings[f"{result.problem} checks"] = round(
-        session.result.timings.get(f"{result.problem} checks", 0.0) + call.duration, 3)
+        session.result.timings.get(f"{result.problem} checks", 0.0) + max(0.0, call.duration - starting), 3)
 
 
 def _skip_reason(report: pytest.TestReport) -> str:
