@@ -39,7 +39,6 @@ REFERENCE_DIR = PROJECT_ROOT / "reference"
 MAX_REPORT_MD = 200_000
 
 SESSION_KEY = pytest.StashKey["GradingSession"]()
-RESULT_KEY = pytest.StashKey[TestResult]()
 REMARKS_KEY = pytest.StashKey[list]()
 STARTS_KEY = pytest.StashKey[float]()
 
@@ -95,6 +94,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             config.hook.pytest_deselected(items=deselected)
         # a worker for the NumPy problems alone starts without torch (seconds saved per student)
         grading.needs_torch = any(_problem_of(i) not in NUMPY_ONLY for i in items)
+        # the training problems want CIFAR-10 mounted: do it at the first start, not by a restart
+        grading.needs_data = any(_problem_of(i).startswith(("problem2", "problem3")) for i in items)
         return
     skip = pytest.mark.skip(reason="graded suite: needs --submission DIR")
     for item in items:
@@ -118,6 +119,7 @@ class GradingSession:
         )
         self.grader_fault = ""
         self.needs_torch = True
+        self.needs_data = False
         self._worker: Worker | None = None
         self._cifar: Any = None
         self._cifar_error: str | None = None
@@ -142,6 +144,11 @@ class GradingSession:
     def worker(self, *, with_data: bool = False) -> Worker:
         """The submission's worker; ``with_data`` (re)starts it with CIFAR-10 mounted."""
         data_dir = self.cifar().worker_dir if with_data else None
+        if data_dir is None and self._worker is None and self.needs_data:
+            try:
+                data_dir = self.cifar().worker_dir
+            except NotGraded:
+                pass  # the training checks will say so themselves
         if self._worker is not None and with_data and self._worker.settings.data != data_dir:
             self._worker.stop()
             self._worker.settings.data = data_dir
@@ -329,7 +336,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         text = f"{type(exc).__name__}: {exc}" if exc is not None else "the check failed in the grader"
         result.message = f"not graded: grader error — {text}"
         session.grader_fault = f"grader error in {item.nodeid}: {text}"
-    item.stash[RESULT_KEY] = result
     session.result.tests.append(result)
     starting = session.start_seconds() - item.stash.get(STARTS_KEY, session.start_seconds())
     session.result.timings[f"{result.problem} checks"] = round(
