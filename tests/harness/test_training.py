@@ -1,0 +1,251 @@
+"""The worker's training code (`autograder.training`) in-process, on a few generated images.
+
+What the probes observe — losses, early stops, optimizer steps, gradients left uncleared, the
+order of the mini-batches — is checked here on runs of a few dozen steps; grading whole
+submissions through the sandbox is in test_training_variants.py.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torchvision.transforms as transforms
+from torch.utils.data import RandomSampler
+
+from autograder import baseline, training
+
+REFERENCE = Path(__file__).resolve().parents[2] / "reference"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """As in the worker: on a busy 2-core machine, batch-4 steps on two threads are many times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def data() -> training.TrainingData:
+    rng = np.random.default_rng(0)
+    return training.TrainingData(rng.integers(0, 256, size=(64, 32, 32, 3), dtype=np.uint8),
+                                 rng.integers(0, 10, size=64).astype(np.int64),
+                                 rng.integers(0, 256, size=(12, 32, 32, 3), dtype=np.uint8))
+
+
+def student_pieces(train=None, criterion=None, transform=None) -> training.Pieces:
+    """Problem 2's pieces as a student's (baseline ones unless given), their own train included."""
+    names = {"transform": transform or baseline.transform, "Net": baseline.Net,
+             "criterion": criterion or baseline.criterion, "make_optimizer": baseline.make_optimizer,
+             "train": train or reference_train}
+    return training.pieces_for("problem2", lambda module, name: names[name])
+
+
+def reference_train(net, trainloader, criterion, optimizer, epochs):
+    for _ in range(epochs):
+        for inputs, labels in trainloader:
+            optimizer.zero_grad()
+            loss = criterion(net(inputs), labels)
+            loss.backward()
+            optimizer.step()
+
+
+def variation_pieces(**own) -> training.Pieces:
+    module = {"Net": "problem3_1", "make_optimizer": "problem3_2", "train_transform": "problem3_3",
+              "criterion": "problem3_5"}[next(iter(own))]
+    return training.pieces_for(module, lambda m, name: own[name])
+
+
+def test_normalise_is_the_homeworks_transform(data):
+    expected = torch.stack([baseline.transform(training._to_pil(x)) for x in data.test_images])
+    torch.testing.assert_close(training.normalise(data.test_images), expected, rtol=0, atol=1e-6)
+
+
+def test_grader_order_is_what_a_seeded_random_sampler_gives():
+    steps, n = 30, 64
+    epochs, per_epoch = training.epoch_plan(steps, n)
+    assert epochs * per_epoch == steps * training.BATCH_SIZE
+    sampler = RandomSampler(range(n), num_samples=per_epoch, generator=torch.Generator().manual_seed(5))
+    handed_out = [i for _ in range(epochs) for i in sampler]
+    assert training.sample_order(steps, 5, n).tolist() == handed_out
+    assert training.sample_order(steps, 6, n).tolist() != handed_out
+
+
+def test_full_budget_is_two_epochs():
+    assert training.epoch_plan(25_000) == (2, 50_000)
+    assert training.epoch_plan(3_000) == (1, 12_000)
+
+
+def test_student_train_is_observed(data):
+    run = training.run_training(student_pieces(), data, steps=30, seed=1)
+    assert len(run["losses"]) == run["steps_run"] == run["optimizer_steps"] == 30
+    assert run["stale_gradients"] == 0 and run["checked_forwards"] == 30 and run["stopped"] == ""
+    assert run["predictions"].dtype == np.int64 and run["predictions"].shape == (12,)
+    assert set(run["predictions"].tolist()) <= set(range(10))
+    assert run["owner"] == {n: "student" for n in ("transform", "Net", "criterion", "make_optimizer", "train")}
+
+
+def test_same_seed_same_run_and_same_order_as_the_grader_loop(data):
+    a = training.run_training(student_pieces(), data, steps=20, seed=3)
+    b = training.run_training(student_pieces(), data, steps=20, seed=3)
+    np.testing.assert_array_equal(a["losses"], b["losses"])
+    # the grader's own loop with the same (baseline) pieces sees the same batches in the same order
+    own = training.run_training(variation_pieces(criterion=baseline.criterion), data, steps=20, seed=3)
+    np.testing.assert_allclose(own["losses"], a["losses"], rtol=1e-5)
+
+
+def test_train_without_zero_grad_is_seen(data):
+    def no_zero_grad(net, trainloader, criterion, optimizer, epochs):
+        for _ in range(epochs):
+            for inputs, labels in trainloader:
+                criterion(net(inputs), labels).backward()
+                optimizer.step()
+
+    run = training.run_training(student_pieces(train=no_zero_grad), data, steps=20, seed=0)
+    assert run["stale_gradients"] == 19  # every forward pass after the first step
+
+
+def test_train_that_ignores_epochs_is_stopped_at_the_budget(data):
+    def twice(net, trainloader, criterion, optimizer, epochs):
+        for _ in range(2):
+            reference_train(net, trainloader, criterion, optimizer, 1)
+
+    run = training.run_training(student_pieces(train=twice), data, steps=10, seed=0)
+    assert run["steps_run"] == 10 and "more than the loader's 10 mini-batches" in run["stopped"]
+
+
+class NanAfter:
+    """A criterion that turns non-finite at a given step, like NLLLoss on raw outputs does."""
+
+    def __init__(self, step: int) -> None:
+        self.step, self.calls = step, 0
+
+    def __call__(self, outputs, labels):
+        self.calls += 1
+        loss = baseline.criterion(outputs, labels)
+        return loss * math.nan if self.calls >= self.step else loss
+
+
+@pytest.mark.parametrize("where", ["student train", "grader loop"])
+def test_nonfinite_loss_stops_the_run(data, where):
+    criterion = NanAfter(7)
+    pieces = (student_pieces(criterion=criterion) if where == "student train"
+              else variation_pieces(criterion=criterion))
+    run = training.run_training(pieces, data, steps=30, seed=0)
+    assert run["nonfinite_step"] == 7 and run["steps_run"] == 7 and len(run["losses"]) == 7
+    assert run["stopped"] == "loss became nan at step 7"
+    assert criterion.calls == 7  # nothing ran after the stop
+    assert run["predictions"].shape == (12,)
+
+
+def test_a_student_train_that_swallows_exceptions_is_still_stopped(data):
+    def swallowing(net, trainloader, criterion, optimizer, epochs):
+        for _ in range(epochs):
+            for inputs, labels in trainloader:
+                try:
+                    optimizer.zero_grad()
+                    criterion(net(inputs), labels).backward()
+                    optimizer.step()
+                except Exception:
+                    pass
+
+    run = training.run_training(student_pieces(train=swallowing, criterion=NanAfter(3)), data, steps=30, seed=0)
+    assert run["nonfinite_step"] == 3
+
+
+def test_variation_with_random_train_transform(data):
+    flip = transforms.Compose([transforms.RandomHorizontalFlip(), transforms.ToTensor(),
+                               transforms.Normalize((0.5,) * 3, (0.5,) * 3)])
+    run = training.run_training(variation_pieces(train_transform=flip), data, steps=10, seed=0)
+    assert run["steps_run"] == 10
+    assert run["owner"]["train_transform"] == "student" and run["owner"]["Net"] == "baseline"
+
+
+def test_transform_that_returns_no_tensor_is_named(data):
+    with pytest.raises(TypeError, match="problem3_3.py:train_transform returned a Image"):
+        training.run_training(variation_pieces(train_transform=lambda img: img), data, steps=2, seed=0)
+
+
+def test_net_with_wrong_output_is_named(data):
+    class Eleven(baseline.Net):
+        """Ten outputs in training, eleven when predicting."""
+
+        def forward(self, x):
+            out = super().forward(x)
+            return out if self.training else torch.cat([out, out[:, :1]], 1)
+
+    with pytest.raises(ValueError, match=r"is \(12, 11\); \(12, 10\) was expected"):
+        training.run_training(variation_pieces(Net=Eleven), data, steps=2, seed=0)
+
+
+def test_pixel_oracle_and_the_reference_evaluate():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("reference_problem2", REFERENCE / "problem2.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    labels = torch.arange(8) % 10
+    inputs = torch.zeros(8, 3, 32, 32)
+    predictions = torch.tensor([0, 1, 2, 0, 4, 0, 6, 7])  # right for 6 of 8
+    inputs[torch.arange(8), 0, 0, predictions] = 1.0
+    net = training.PixelOracle()
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(inputs, labels), batch_size=4)
+    accuracy, per_class = module.evaluate(net, loader)
+    assert accuracy == 6 / 8
+    assert per_class[:8] == [1, 1, 1, 0, 1, 0, 1, 1]
+    assert net.calls_in_eval_mode == 2 and net.calls_in_train_mode == 0 and net.images_seen == 8
+
+
+def test_only_the_homeworks_transform_takes_the_shortcut(data):
+    flip = transforms.Compose([transforms.RandomHorizontalFlip(), transforms.ToTensor(),
+                               transforms.Normalize((0.5,) * 3, (0.5,) * 3)])
+    other = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,) * 3, (0.25,) * 3)])
+    assert training.acts_as_baseline(baseline.transform, data.train_images, "transform")
+    assert not training.acts_as_baseline(flip, data.train_images, "transform")
+    assert not training.acts_as_baseline(other, data.train_images, "transform")
+
+
+def test_other_transform_is_applied_image_by_image(data):
+    calls = []
+
+    def counted(img):
+        calls.append(1)
+        return transforms.Normalize((0.5,) * 3, (0.25,) * 3)(transforms.ToTensor()(img))
+
+    run = training.run_training(student_pieces(transform=counted), data, steps=5, seed=0)
+    assert run["steps_run"] == 5
+    # the shortcut's check stops at the first image (once for training, once for test), then
+    # 20 training and 12 test images go through it one by one
+    assert len(calls) == 2 + 20 + 12
+
+
+@pytest.mark.parametrize("where", ["student train", "grader loop"])
+def test_a_shorter_budget_is_the_start_of_a_longer_run(data, where):
+    """What lets bench/measure_floors.py read several budgets off one run: same seed, same start."""
+    make = student_pieces if where == "student train" else (lambda: variation_pieces(criterion=baseline.criterion))
+    short = training.run_training(make(), data, steps=8, seed=4, test_count=12)
+    long = training.run_training(make(), data, steps=24, seed=4, test_count=12, checkpoints={8: 12})
+    np.testing.assert_array_equal(long["losses"][:8], short["losses"])
+    np.testing.assert_array_equal(long["checkpoints"][8], short["predictions"])
+    assert long["steps_run"] == 24
+
+
+def test_floors_are_far_above_chance_and_grow_with_the_budget():
+    from autograder import budgets
+
+    order = ["quick", "standard", "full"]
+    assert [budgets.budget(n).steps for n in order] == sorted(budgets.budget(n).steps for n in order)
+    assert budgets.budget("full").steps == 2 * 50_000 // training.BATCH_SIZE  # the homework's 2 epochs
+    for problem in budgets.TRAINED:
+        floors = [budgets.floor(n, problem) for n in order]
+        assert floors == sorted(floors), problem
+        assert floors[0] >= 0.2, problem  # at least twice chance
+    from autograder.runner import TEST_TIMEOUT
+
+    # a training's own timeout ends it before pytest-timeout would end the whole judge
+    assert all(budgets.budget(n).timeout() < TEST_TIMEOUT[n] for n in order)
