@@ -167,8 +167,11 @@ class GradingSession:
                         "; running as root, so the worker could lift its own limits — install "
                         "bubblewrap or grade as an ordinary user")
             preload = ("numpy", "torch", "torchvision") if self.needs_torch else ("numpy",)
-            self._worker = Worker(WorkerSettings(submission=self.submission, mode=mode, data=data_dir,
-                                                 device=self.device, preload=preload))
+            from autograder.budgets import budget
+
+            self._worker = Worker(WorkerSettings(
+                submission=self.submission, mode=mode, data=data_dir, device=self.device, preload=preload,
+                submission_timeout=budget(self.config.budget).submission_timeout))
         return self._worker
 
     def start_seconds(self) -> float:

@@ -28,7 +28,7 @@ from autograder.results import Status, SubmissionResult
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 GRADED_SUITES = PROJECT_ROOT / "tests" / "graded"
 
-TEST_TIMEOUT = {"quick": 600, "standard": 900, "full": 3600}
+TEST_TIMEOUT = {"quick": 900, "standard": 1800, "full": 3600}
 """pytest-timeout's bound on one check in the judge, per budget (the worker's own timeouts are tighter)."""
 
 

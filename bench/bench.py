@@ -11,8 +11,9 @@
    and the peak memory of the whole process tree.
 4. With ``--device cuda`` (on a machine with a GPU) the same figures on the GPU.
 
-``--small`` keeps the run under 15 minutes on a 2-core CPU: budgets quick (× repeat) and standard
-(× 1), one baseline run, and a class of the NumPy problems alone.
+``--small`` keeps the run under 15 minutes on a 2-core CPU: one grading of every problem at quick,
+problem 2 alone at standard (for the comparison with the homework), one baseline run, and a class
+graded on problems 1, 4 and 5.
 """
 
 from __future__ import annotations
@@ -82,14 +83,16 @@ def autograde(args: list[str]) -> tuple[subprocess.CompletedProcess[str], float,
     return run_measured([sys.executable, "-m", "autograder.cli", *args], cwd=ROOT)
 
 
-def grade_phases(budget: str, repeat: int, common: list[str], work: Path) -> dict[str, object]:
+def grade_phases(budget: str, repeat: int, common: list[str], work: Path,
+                 problems: str | None = None) -> dict[str, object]:
     """Grade 20163140 ``repeat`` times; median seconds per phase, and the problem-2 accuracy."""
     runs: list[dict[str, float]] = []
     accuracy = None
+    only = ["--problems", problems] if problems else []
     for i in range(repeat):
         out = work / f"{budget}-{i}"
         proc, wall, _ = autograde(["submissions/20163140", "--budget", budget, "--out", str(out),
-                                   "--force", *common])
+                                   "--force", *common, *only])
         if proc.returncode != 0:
             raise SystemExit(f"grading failed ({proc.returncode}): {proc.stderr[-2000:]}")
         result = exports.read_results_json(out / "20163140" / "results.json")
@@ -107,7 +110,8 @@ def grade_phases(budget: str, repeat: int, common: list[str], work: Path) -> dic
         score = f"{result.score:g} / {result.max_score:g}"
     keys = list(runs[0])
     return {"phases": {k: statistics.median(r.get(k, 0.0) for r in runs) for k in keys},
-            "runs": repeat, "p2_accuracy": accuracy, "score": score}
+            "runs": repeat, "p2_accuracy": accuracy, "score": score,
+            "scope": f"problem {problems} only" if problems else "every problem"}
 
 
 def rebuild_batches(data: object, folder: Path) -> Path:
@@ -190,7 +194,7 @@ def render(figures: dict[str, object], command: str) -> str:
     keys: list[str] = []
     for b in budgets.values():
         keys += [k for k in b["phases"] if k not in keys]
-    lines.append("| phase | " + " | ".join(f"{n} (×{b['runs']})" for n, b in budgets.items()) + " |")
+    lines.append("| phase | " + " | ".join(f"{n} (×{b['runs']}, {b['scope']})" for n, b in budgets.items()) + " |")
     lines.append("|---|" + "---:|" * len(budgets))
     for k in keys:
         lines.append(f"| {k} | " + " | ".join(f"{b['phases'].get(k, 0):.1f}" for b in budgets.values()) + " |")
@@ -236,13 +240,16 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="autograde-bench-"))
     figures: dict[str, object] = {"machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M")}
     try:
-        plan = {"quick": args.repeat, "standard": 1 if args.small else args.repeat}
-        if not args.small:
-            plan["full"] = 1
+        # --small: one grading of everything at quick, and problem 2 alone at standard (for the
+        # comparison with the homework's recipe); a full run adds repeats and the full budget
+        if args.small:
+            plan = {"quick": (1, None), "standard": (1, "2")}
+        else:
+            plan = {"quick": (args.repeat, None), "standard": (args.repeat, None), "full": (1, None)}
         figures["budgets"] = {}
-        for budget, n in plan.items():
+        for budget, (n, problems) in plan.items():
             print(f"grading 20163140 at {budget} × {n} …", file=sys.stderr, flush=True)
-            figures["budgets"][budget] = grade_phases(budget, n, common, work)
+            figures["budgets"][budget] = grade_phases(budget, n, common, work, problems)
         print("the homework's own script …", file=sys.stderr, flush=True)
         figures["baseline"] = homework_baseline(config, work)
         size = args.class_size or (8 if args.small else 6)
