@@ -15,7 +15,7 @@ given and a submission scored below it.
 from __future__ import annotations
 
 import argparse
-import os
+import dataclasses
 import shutil
 import subprocess
 import sys
@@ -60,6 +60,7 @@ def _grade_parser() -> argparse.ArgumentParser:
     p.add_argument("--budget", choices=cfg.BUDGETS, default=None, help=cfg.HELP["budget"])
     p.add_argument("--seed", type=int, default=None, metavar="N", help=cfg.HELP["seed"])
     p.add_argument("--sandbox", choices=cfg.SANDBOXES, default=None, help=cfg.HELP["sandbox"])
+    p.add_argument("--train-workers", type=int, default=None, metavar="N", help=cfg.HELP["train_workers"])
     p.add_argument("--problems", default=None, metavar="LIST",
                    help="grade only these problems, comma-separated: 1, 2, 3 (all six variations), "
                         "3_2, 4, 5 (default: all)")
@@ -116,7 +117,8 @@ def grade_main(argv: list[str]) -> int:
 
     try:
         config = cfg.resolve({"seed": args.seed, "budget": args.budget, "device": args.device,
-                              "data": args.data, "sandbox": args.sandbox})
+                              "data": args.data, "sandbox": args.sandbox,
+                              "train_workers": args.train_workers})
         problems = runner.parse_problems(args.problems) if args.problems else None
         shard = runner.parse_shard(args.shard) if args.shard else None
         submissions = find_submissions(args.submissions)
@@ -132,10 +134,13 @@ def grade_main(argv: list[str]) -> int:
         submissions = changed_since(submissions, args.changed_since)
     submissions = [s for s in submissions if runner.in_shard(s.name, shard)]
     device = config.resolved_device()
-    jobs = args.jobs or (4 if device == "cuda" else os.cpu_count() or 1)
+    jobs = args.jobs or (4 if device == "cuda" else cfg.available_cores())
+    config = dataclasses.replace(
+        config, train_workers=config.resolved_train_workers(concurrent=min(jobs, max(1, len(submissions)))))
     out: Path = args.out
     print(f"grading {len(submissions)} submission(s), {jobs} at a time "
-          f"[budget {config.budget}, device {device}, seed {config.seed}"
+          f"[budget {config.budget}, device {device}, seed {config.seed}, "
+          f"{config.train_workers} training(s) at once"
           f"{f', shard {args.shard}' if shard else ''}] → {out}/", flush=True)
     progress = Progress(len(submissions), jobs, stream=sys.stdout)
     results: list[SubmissionResult] = []
@@ -175,12 +180,16 @@ def _render(out: Path) -> None:
     print(f"reports: {out / 'index.html'}", flush=True)
 
 
-def report_main(argv: list[str]) -> int:
+def _report_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="autograde report",
                                 description="Re-render report.html, index.html and grades.csv from "
                                             "the results.json files under DIR, without regrading.")
     p.add_argument("dir", type=Path, metavar="DIR", help="an --out folder of an earlier run")
-    args = p.parse_args(argv)
+    return p
+
+
+def report_main(argv: list[str]) -> int:
+    args = _report_parser().parse_args(argv)
     if not list(args.dir.glob("*/results.json")):
         print(f"autograde report: error: no */results.json under {args.dir}", file=sys.stderr)
         return EXIT_USAGE

@@ -50,6 +50,8 @@ class WorkerSettings:
     reply_limits: wire.Limits = field(default_factory=lambda: wire.Limits(4 * 2**20, 64 * 2**20))
     preload: tuple[str, ...] = ("numpy", "torch", "torchvision")
     """Libraries the worker imports before its handshake (not counted in a student's import time)."""
+    slot: int = 0
+    """Which of the judge's workers this is (0: the main one); decides its uid."""
 
 
 class SandboxFault(Exception):
@@ -166,7 +168,7 @@ class Worker:
 
     def __init__(self, settings: WorkerSettings) -> None:
         self.settings = settings
-        self.uid = sandbox.slot_uid() if os.getuid() == 0 else None
+        self.uid = sandbox.slot_uid(settings.slot) if os.getuid() == 0 else None
         self._tmp = Path(tempfile.mkdtemp(prefix="autograde-"))
         os.chmod(self._tmp, 0o711)
         self._copy = self._tmp / "submission"

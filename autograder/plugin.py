@@ -13,6 +13,7 @@ process, see `judge.py`). Each test carries its weight in a ``points`` marker an
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import importlib
 import os
@@ -26,6 +27,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import pytest
 
+from autograder import budgets
 from autograder import config as cfg
 from autograder.checks import CheckFailed, NotGraded
 from autograder.contract import BY_MODULE, PROBLEMS, REPORT_FILE
@@ -33,6 +35,7 @@ from autograder.judge import ProbeFailure, SandboxFault, Worker, WorkerSettings
 from autograder.results import (Feedback, Outcome, Status, SubmissionResult, TestResult,
                                 TrainingRecord)
 from autograder.sandbox import SandboxMode, bwrap_problem, choose_mode
+from autograder.training_pool import TrainingJob, TrainingPool
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_DIR = PROJECT_ROOT / "reference"
@@ -52,6 +55,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--device", choices=cfg.DEVICES, help=cfg.HELP["device"])
     group.addoption("--data", metavar="PATH", help=cfg.HELP["data"])
     group.addoption("--sandbox", choices=cfg.SANDBOXES, help=cfg.HELP["sandbox"])
+    group.addoption("--train-workers", dest="train_workers", metavar="N", help=cfg.HELP["train_workers"])
     group.addoption("--problems", metavar="LIST",
                     help="grade only these contract modules, comma-separated (e.g. problem1,problem3_2)")
     group.addoption("--progress", metavar="FILE", help="keep the problem being graded in FILE (for progress displays)")
@@ -66,12 +70,18 @@ def pytest_configure(config: pytest.Config) -> None:
             grading = cfg.resolve({
                 "seed": config.getoption("grade_seed"), "budget": config.getoption("budget"),
                 "device": config.getoption("device"), "data": config.getoption("data"),
-                "sandbox": config.getoption("sandbox"),
+                "sandbox": config.getoption("sandbox"), "train_workers": config.getoption("train_workers"),
             })
         except cfg.ConfigError as exc:
             raise pytest.UsageError(str(exc)) from None
         results = config.getoption("results")
-        config.stash[SESSION_KEY] = GradingSession(grading, Path(submission), Path(results) if results else None)
+        session = GradingSession(grading, Path(submission), Path(results) if results else None)
+        config.stash[SESSION_KEY] = session
+        # the trainings start now, while the checks are still being collected (importing torch
+        # here takes seconds): from the suites named and --problems, as collection will confirm
+        candidates = _named_modules(config)
+        session.needs_torch = any(m not in NUMPY_ONLY for m in candidates)
+        session.start_training([m for m in candidates if m in budgets.TRAINED])
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -81,6 +91,19 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 NUMPY_ONLY = frozenset({"problem4", "problem5"})
+
+
+def _named_modules(config: pytest.Config) -> list[str]:
+    """The contract modules the suites named on the command line grade, less those --problems
+    leaves out: known before collection (a folder names them all, test_<module>.py one)."""
+    found: list[str] = []
+    for arg in config.args:
+        path = Path(arg.split("::")[0])
+        name = path.stem.removeprefix("test_")
+        modules = [name] if path.suffix == ".py" and name in BY_MODULE else [p.module for p in PROBLEMS]
+        found += [m for m in modules if m not in found]
+    wanted = config.getoption("problems")
+    return [m for m in found if m in wanted.split(",")] if wanted else found
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -94,8 +117,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             config.hook.pytest_deselected(items=deselected)
         # a worker for the NumPy problems alone starts without torch (seconds saved per student)
         grading.needs_torch = any(_problem_of(i) not in NUMPY_ONLY for i in items)
-        # the training problems want CIFAR-10 mounted: do it at the first start, not by a restart
-        grading.needs_data = any(_problem_of(i).startswith(("problem2", "problem3")) for i in items)
+        grading.keep_training([p for p in map(_problem_of, items) if p in budgets.TRAINED])
         return
     skip = pytest.mark.skip(reason="graded suite: needs --submission DIR")
     for item in items:
@@ -121,6 +143,7 @@ class GradingSession:
         self.needs_torch = True
         self.needs_data = False
         self._worker: Worker | None = None
+        self._pool: TrainingPool | None = None
         self._cifar: Any = None
         self._cifar_error: str | None = None
         self._check_submission()
@@ -153,26 +176,69 @@ class GradingSession:
             self._worker.stop()
             self._worker.settings.data = data_dir
         if self._worker is None:
-            try:
-                mode = choose_mode(self.config.sandbox)
-            except RuntimeError as exc:
-                raise SandboxFault(str(exc)) from None
-            self.result.sandbox = mode.value
-            if mode is SandboxMode.LIMITS_ONLY:
-                self.result.sandbox_note = (
-                    "bubblewrap not used (" + (bwrap_problem() or "limits-only asked for") + "): "
-                    "resource limits and timeouts only, no filesystem, network or uid isolation")
-                if os.getuid() == 0:
-                    self.result.sandbox_note += (
-                        "; running as root, so the worker could lift its own limits — install "
-                        "bubblewrap or grade as an ordinary user")
-            preload = ("numpy", "torch", "torchvision") if self.needs_torch else ("numpy",)
-            from autograder.budgets import budget
-
-            self._worker = Worker(WorkerSettings(
-                submission=self.submission, mode=mode, data=data_dir, device=self.device, preload=preload,
-                submission_timeout=budget(self.config.budget).submission_timeout))
+            self._worker = Worker(self._worker_settings(data_dir))
         return self._worker
+
+    def _worker_settings(self, data_dir: Path | None) -> WorkerSettings:
+        """How this submission's workers run (SandboxFault when no sandbox mode can be used)."""
+        try:
+            mode = choose_mode(self.config.sandbox)
+        except RuntimeError as exc:
+            raise SandboxFault(str(exc)) from None
+        self.result.sandbox = mode.value
+        if mode is SandboxMode.LIMITS_ONLY:
+            self.result.sandbox_note = (
+                "bubblewrap not used (" + (bwrap_problem() or "limits-only asked for") + "): "
+                "resource limits and timeouts only, no filesystem, network or uid isolation")
+            if os.getuid() == 0:
+                self.result.sandbox_note += (
+                    "; running as root, so the worker could lift its own limits — install "
+                    "bubblewrap or grade as an ordinary user")
+        preload = ("numpy", "torch", "torchvision") if self.needs_torch else ("numpy",)
+        return WorkerSettings(submission=self.submission, mode=mode, data=data_dir, device=self.device,
+                              preload=preload,
+                              submission_timeout=budgets.budget(self.config.budget).submission_timeout)
+
+    # -- training -----------------------------------------------------------------------------
+    def training_request(self, problem: str) -> dict[str, Any]:
+        """The ``Worker.call`` arguments that train ``problem`` at this session's budget."""
+        budget = budgets.budget(self.config.budget)
+        steps = budget.steps_for(problem)
+        return {"module": problem, "steps": steps, "seed": self.config.seed,
+                "test_count": budget.test_images, "timeout": budget.timeout(),
+                "doing": f"training {problem} ({steps:,} mini-batches, budget {budget.name})"}
+
+    def start_training(self, problems: list[str]) -> None:
+        """Make the pool of this session's runs (`TrainingPool`), costliest first, with one training
+        worker fewer than ``train_workers`` (the submission's own worker makes runs too); the
+        training workers start at once."""
+        self.needs_data = bool(problems)  # mounted at the main worker's first start, not by a restart
+        if not problems or self.result.status is not Status.GRADED:
+            return
+        try:
+            data_dir = self.cifar().worker_dir
+            settings = self._worker_settings(data_dir)
+        except Exception:  # noqa: BLE001 — each training check meets the same problem and reports it
+            return
+        order = sorted(problems, key=lambda p: -budgets.STEP_COST.get(p, 1.0))
+        jobs = [TrainingJob(p, self.training_request(p)) for p in order]
+        lanes = self.config.resolved_train_workers() - 1
+        self._pool = TrainingPool(jobs, lanes, lambda lane: Worker(dataclasses.replace(settings, slot=1 + lane)))
+
+    def keep_training(self, problems: list[str]) -> None:
+        """Collection's final word on which problems are trained: the others' runs are dropped."""
+        self.needs_data = bool(problems)
+        if self._pool is not None:
+            self._pool.keep(problems)
+
+    def training_reply(self, problem: str) -> Any:
+        """The worker's reply to training ``problem`` (ProbeFailure / SandboxFault as raised)."""
+        def here(job: TrainingJob) -> Any:
+            return self.worker(with_data=True).call("train_and_predict", **job.request)
+
+        if self._pool is not None and problem in self._pool:
+            return self._pool.result(problem, here)
+        return here(TrainingJob(problem, self.training_request(problem)))
 
     def start_seconds(self) -> float:
         """Seconds spent starting workers so far (kept out of the checks' timings)."""
@@ -205,16 +271,27 @@ class GradingSession:
     # -- results ------------------------------------------------------------------------------
     def finish(self) -> SubmissionResult:
         r = self.result
+        main = [self._worker] if self._worker is not None else []
+        trainers = self._pool.workers if self._pool is not None else []
+        outputs = [w.output for w in main]
+        outputs += [f"[training worker {i + 1}]\n{w.output}" for i, w in enumerate(trainers) if w.output_bytes]
+        r.output = "\n".join(o for o in outputs if o)
+        r.output_bytes = sum(w.output_bytes for w in main + trainers)
+        for w in main + trainers:
+            if w.ready_info:
+                r.versions = {k: str(v) for k, v in w.ready_info.get("versions", {}).items()}
+                break
         if self._worker is not None:
-            r.output = self._worker.output
-            r.output_bytes = self._worker.output_bytes
-            info = self._worker.ready_info
-            if info:
-                r.versions = {k: str(v) for k, v in info.get("versions", {}).items()}
+            if self._worker.ready_info:
                 r.timings["sandbox start"] = round(self._worker.start_seconds, 3)
             r.timings["worker busy"] = round(self._worker.busy_seconds, 3)
             for module, seconds in self._worker.import_seconds.items():
                 r.timings[f"import {module}"] = seconds
+        if self._pool is not None:
+            if trainers:
+                r.timings[f"training workers ({len(trainers)}) start"] = round(
+                    sum(w.start_seconds for w in trainers), 3)
+            r.timings["trainings (wall)"] = round(self._pool.wall_seconds, 3)
         if self.grader_fault and r.status is Status.GRADED:
             r.status = Status.GRADER_FAULT
             r.status_reason = self.grader_fault
@@ -222,6 +299,9 @@ class GradingSession:
         return r
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
         if self._worker is not None:
             self._worker.close()
             self._worker = None

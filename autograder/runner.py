@@ -28,8 +28,9 @@ from autograder.results import Status, SubmissionResult
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 GRADED_SUITES = PROJECT_ROOT / "tests" / "graded"
 
-TEST_TIMEOUT = {"quick": 900, "standard": 1800, "full": 3600}
-"""pytest-timeout's bound on one check in the judge, per budget (the worker's own timeouts are tighter)."""
+TEST_TIMEOUT = {"quick": 900, "standard": 2400, "full": 6000}
+"""pytest-timeout's bound on one check in the judge, per budget: a last resort above the worker's
+own timeouts (see `budgets.Budget.timeout`)."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,8 @@ def judge_command(job: Job, config: GradingConfig, suites: list[str] | None = No
         cmd += ["--problems", ",".join(problems)]
     if config.data is not None:
         cmd += ["--data", str(config.data)]
+    if config.train_workers is not None:
+        cmd += ["--train-workers", str(config.train_workers)]
     return cmd
 
 

@@ -59,7 +59,7 @@ ETC_ENTRIES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "loc
 the user database. Not the rest, which may hold credentials (pip.conf, npmrc, gitconfig, …) that a
 submission could copy into an exception message and so into its feedback."""
 UID_BASE = 200_000
-"""Workers run as ``UID_BASE + slot``: a uid no real account uses, one per concurrent worker."""
+"""Workers run as uids from here on (see `slot_uid`): no real account uses them, one per concurrent worker."""
 
 
 @functools.lru_cache(maxsize=1)
@@ -194,9 +194,15 @@ def grader_package() -> Path:
     return Path(__file__).resolve().parent
 
 
-def slot_uid() -> int:
-    """A uid for this judge's worker, unique among concurrent judges on the machine."""
-    return UID_BASE + os.getpid() % 100_000
+WORKERS_PER_JUDGE = 8
+"""The main worker and up to seven training workers: each has a uid (and so a process limit) of its own."""
+
+
+def slot_uid(slot: int = 0) -> int:
+    """The uid of this judge's worker number ``slot``, unique among concurrent judges on the machine."""
+    if not 0 <= slot < WORKERS_PER_JUDGE:
+        raise ValueError(f"worker slot {slot} out of range")
+    return UID_BASE + (os.getpid() % 100_000) * WORKERS_PER_JUDGE + slot
 
 
 def prepare_scratch(scratch: Path, uid: int | None) -> None:

@@ -56,7 +56,8 @@ def measure(data_path: Path | None, cache: Path, budget_names: list[str], seeds:
     prepared = cifar.prepare(config)
     data = training.TrainingData.load(prepared.worker_dir)
     labels = np.asarray(prepared.test_labels)
-    earlier = {(r["budget"], r["seed"], r["problem"]): r for r in read(out)}
+    earlier = {(r["budget"], r["seed"], r["problem"]): r for r in read(out)
+               if r["steps"] == budgets.budget(r["budget"]).steps_for(r["problem"])}
     out.parent.mkdir(parents=True, exist_ok=True)
     pairs = [(seed, problem) for seed in seeds for problem in problems]
     for index, (seed, problem) in enumerate(pairs):
@@ -65,23 +66,26 @@ def measure(data_path: Path | None, cache: Path, budget_names: list[str], seeds:
         missing = [budgets.budget(n) for n in budget_names if (n, seed, problem) not in earlier]
         if not missing:
             continue
-        longest = max(missing, key=lambda b: b.steps)
-        shorter = [budgets.budget(n) for n in budgets.BUDGETS if budgets.budget(n).steps < longest.steps]
+        def steps(b: budgets.Budget) -> int:
+            return b.steps_for(problem)
+
+        longest = max(missing, key=steps)
+        shorter = [budgets.budget(n) for n in budgets.BUDGETS if steps(budgets.budget(n)) < steps(longest)]
         pieces = training.pieces_for(problem, reference_lookup)
         started = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):
-            run = training.run_training(pieces, data, steps=longest.steps, seed=seed, device=device,
+            run = training.run_training(pieces, data, steps=steps(longest), seed=seed, device=device,
                                         test_count=longest.test_images,
-                                        checkpoints={b.steps: b.test_images for b in shorter})
+                                        checkpoints={steps(b): b.test_images for b in shorter})
         seconds = round(time.perf_counter() - started, 2)
         predictions = {longest.name: run["predictions"],
-                       **{b.name: run["checkpoints"][b.steps] for b in shorter if b.steps in run["checkpoints"]}}
+                       **{b.name: run["checkpoints"][steps(b)] for b in shorter if steps(b) in run["checkpoints"]}}
         for name, pred in predictions.items():
             b = budgets.budget(name)
-            losses = run["losses"][:b.steps]
+            losses = run["losses"][:steps(b)]
             tenth = max(1, len(losses) // 10)
             record = {
-                "budget": name, "seed": seed, "problem": problem, "steps": b.steps,
+                "budget": name, "seed": seed, "problem": problem, "steps": steps(b),
                 "test_images": b.test_images,
                 "accuracy": float(np.mean(pred == labels[:b.test_images])),
                 "first_tenth_loss": float(np.mean(losses[:tenth])),
@@ -99,18 +103,18 @@ def measure(data_path: Path | None, cache: Path, budget_names: list[str], seeds:
                 f.write(json.dumps(record) + "\n")
             print(f"{name:8} seed {seed} {problem:10} {record['accuracy']:.3f} "
                   f"loss {record['first_tenth_loss']:.3f}→{record['last_tenth_loss']:.3f} "
-                  f"(run of {longest.steps:,} steps, {seconds:.0f} s)", flush=True)
+                  f"(run of {steps(longest):,} steps, {seconds:.0f} s)", flush=True)
 
 
 def read(path: Path) -> list[dict[str, Any]]:
-    """The records of ``path``, the first one of each (budget, seed, problem) (shards may overlap)."""
+    """The records of ``path``, the first one of each (budget, seed, problem, steps) (shards may overlap)."""
     if not path.is_file():
         return []
     records: dict[tuple, dict[str, Any]] = {}
     for line in path.read_text().splitlines():
         if line.strip():
             r = json.loads(line)
-            records.setdefault((r["budget"], r["seed"], r["problem"]), r)
+            records.setdefault((r["budget"], r["seed"], r["problem"], r["steps"]), r)
     return list(records.values())
 
 
@@ -123,13 +127,14 @@ def table(records: list[dict[str, Any]]) -> str:
     """Markdown: accuracy per seed, worst, mean, proposed floor and the floor in force."""
     lines = []
     for name in budgets.BUDGETS:
-        rows = [r for r in records if r["budget"] == name]
+        b = budgets.budget(name)
+        rows = [r for r in records if r["budget"] == name and r["steps"] == b.steps_for(r["problem"])]
         if not rows:
             continue
-        b = budgets.budget(name)
         seeds = sorted({r["seed"] for r in rows})
-        lines += [f"**{name}** — {b.steps:,} mini-batches of 4, accuracy on {b.test_images:,} test images, "
-                  f"seeds {', '.join(map(str, seeds))}", "",
+        fewer = "".join(f" ({p}: {n:,})" for p, n in b.shorter)
+        lines += [f"**{name}** — {b.steps:,} mini-batches of 4{fewer}, accuracy on {b.test_images:,} test "
+                  f"images, seeds {', '.join(map(str, seeds))}", "",
                   "| problem | accuracy per seed (%) | worst | mean | loss drop (min) | proposed floor | floor |",
                   "|---|---|---|---|---|---|---|"]
         for problem in budgets.TRAINED:

@@ -48,6 +48,11 @@ class TrainingOutcome:
     def where(self) -> str:
         return f"{self.problem}.py"
 
+    @property
+    def steps(self) -> int:
+        """Mini-batches this problem is trained for at the budget."""
+        return self.budget.steps_for(self.problem)
+
     def stopped_text(self) -> str:
         if self.nonfinite_step is None:
             return self.stopped
@@ -76,14 +81,10 @@ class TrainingRuns:
         data = self.grading.cifar()  # NotGraded when there is no CIFAR-10
         budget = budgets.budget(self.grading.config.budget)
         floor = budgets.floor(budget.name, problem)
-        worker = self.grading.worker(with_data=True)
         try:
-            reply = worker.call(
-                "train_and_predict", module=problem, steps=budget.steps, seed=self.grading.config.seed,
-                test_count=budget.test_images, timeout=budget.timeout(),
-                doing=f"training {problem} ({budget.steps:,} mini-batches, budget {budget.name})")
+            reply = self.grading.training_reply(problem)
         except ProbeFailure as failure:
-            record(TrainingRecord(problem=problem, pieces={}, steps=budget.steps, steps_run=0, losses=[],
+            record(TrainingRecord(problem=problem, pieces={}, steps=budget.steps_for(problem), steps_run=0, losses=[],
                                   accuracy=None, floor=floor, stopped_early=failure.message))
             return failure
         try:
@@ -91,7 +92,7 @@ class TrainingRuns:
         except CheckFailed as failed:
             return failed
         record(TrainingRecord(
-            problem=problem, pieces=outcome.owner, steps=budget.steps, steps_run=outcome.steps_run,
+            problem=problem, pieces=outcome.owner, steps=outcome.steps, steps_run=outcome.steps_run,
             losses=[float(x) for x in outcome.losses], accuracy=outcome.accuracy, floor=floor,
             per_class=outcome.per_class, stopped_early=outcome.stopped_text(), seconds=round(outcome.seconds, 3)))
         return outcome
@@ -133,7 +134,7 @@ class TrainingRuns:
         if run.accuracy < run.floor:
             owned = ", ".join(f"{k}: {v}" for k, v in run.owner.items())
             stop = f"; the run stopped early — {run.stopped_text()}" if run.stopped else ""
-            fail(f"test accuracy after {run.budget.steps:,} mini-batches of 4 (budget {run.budget.name}), "
+            fail(f"test accuracy after {run.steps:,} mini-batches of 4 (budget {run.budget.name}), "
                  f"on {run.budget.test_images:,} test images",
                  f"at least {100 * run.floor:.0f} %",
                  f"{100 * run.accuracy:.1f} %{stop}", run.where,

@@ -147,7 +147,7 @@ def test_train_lowers_the_loss(training_runs, record_training):
     """train(net, trainloader, criterion, optimizer, epochs) steps through the loader and lowers the loss"""
     run = training_runs.get(MODULE, record_training)
     where = "problem2.py:train"
-    steps = run.budget.steps
+    steps = run.steps
     if run.nonfinite_step is not None:
         fail("the loss during training", "finite values", run.stopped_text(), where)
     if run.steps_run != steps:

@@ -26,6 +26,7 @@ def test_help_lists_every_option_with_its_meaning():
         ("--data PATH", "CIFAR-10"),
         ("--budget {quick,standard,full}", "training budget"),
         ("--seed N", "reproduced"),
+        ("--train-workers N", "trainings of one submission run side by side"),
         ("SUBMISSION_DIR", "a student's folder"),
     ]:
         assert option in text and meaning in text, option
@@ -43,3 +44,29 @@ def test_environment_value_errors_name_their_source(monkeypatch):
     with pytest.raises(cli.cfg.ConfigError, match="AUTOGRADE_BUDGET='fast'"):
         cli.cfg.resolve({})
     assert cli.cfg.resolve({"budget": "quick"}).budget == "quick"  # the command line wins
+
+
+def test_training_workers_share_the_cores_among_the_submissions_graded_at_once(monkeypatch):
+    monkeypatch.setattr(cli.cfg, "available_cores", lambda: 2)
+    auto = cli.cfg.resolve({})
+    assert auto.train_workers is None
+    assert (auto.resolved_train_workers(1), auto.resolved_train_workers(2), auto.resolved_train_workers(8)) == (2, 1, 1)
+    monkeypatch.setattr(cli.cfg, "available_cores", lambda: 32)
+    assert [auto.resolved_train_workers(n) for n in (1, 4, 8, 16, 32)] == [7, 7, 4, 2, 1]
+    monkeypatch.setenv("AUTOGRADE_TRAIN_WORKERS", "3")
+    assert cli.cfg.resolve({}).resolved_train_workers(32) == 3  # a number given is kept
+    monkeypatch.setenv("AUTOGRADE_TRAIN_WORKERS", "0")
+    with pytest.raises(cli.cfg.ConfigError, match="AUTOGRADE_TRAIN_WORKERS='0': expected 1 to 7"):
+        cli.cfg.resolve({})
+    with pytest.raises(cli.cfg.ConfigError, match="--train-workers 'two'"):
+        cli.cfg.resolve({"train_workers": "two"})
+
+
+def test_auto_device_without_a_gpu_node_is_the_cpu_without_importing_torch():
+    """Grading starts seconds sooner on a CPU machine: no /dev/nvidia* means torch could not see a GPU."""
+    code = ("import sys; from autograder import config; "
+            "print(config.gpu_device_nodes(), config.GradingConfig().resolved_device(), 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120).stdout.split()
+    if out[0] == "True":
+        pytest.skip("this machine has a GPU device node")
+    assert out == ["False", "cpu", "False"]
