@@ -84,7 +84,8 @@ class GradingConfig:
     """Whether the seed was chosen (then cached results must match it) or drawn fresh."""
     cache: Path = Path.home() / ".cache" / "hw3-autograder"
     train_workers: int | None = None
-    """Training workers per submission; None: decided by `resolved_train_workers`."""
+    """Trainings of one submission at once (its own worker and N−1 training workers); None:
+    decided by `resolved_train_workers`."""
 
     def resolved_train_workers(self, concurrent: int = 1) -> int:
         """How many trainings of one submission run at once when ``concurrent`` submissions are
