@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Callable
 
 import pytest
 
+from autograder import cifar
 from autograder import config as cfg
 from autograder import runner
 from autograder.results import Outcome, SubmissionResult
@@ -18,8 +20,19 @@ GRADED = ROOT / "tests" / "graded"
 
 
 def graded_suites(*problems: str) -> list[str]:
-    """Paths of the graded suite files for the given problem numbers ("1", "4", …)."""
-    return [str(GRADED / f"test_problem{p}.py") for p in problems]
+    """Paths of the graded suite files for the given problems ("1", "4", or "problem3_2")."""
+    return [str(GRADED / f"test_{p if p.startswith('problem') else f'problem{p}'}.py") for p in problems]
+
+
+@pytest.fixture(scope="module")
+def cifar_present() -> None:
+    """Skip (with the reason) when no CIFAR-10 is at hand; never try to download it here.
+    Training tests use it with ``pytestmark = pytest.mark.usefixtures("cifar_present")``."""
+    env = os.environ.get("AUTOGRADE_DATA")
+    try:
+        cifar.find_source(Path(env) if env else None, download=False)
+    except cifar.DataUnavailable as exc:
+        pytest.skip(f"needs CIFAR-10 (set AUTOGRADE_DATA): {exc}")
 
 
 def grade_folder(submission: Path, out: Path, suites: list[str], **options: object) -> SubmissionResult:

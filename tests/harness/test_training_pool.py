@@ -6,27 +6,12 @@ Needs CIFAR-10 (``AUTOGRADE_DATA``), like the other training tests; skipped with
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
-from autograder import cifar
 from autograder.results import Outcome, SubmissionResult
-from conftest import GRADED, ROOT, grade_folder
+from conftest import ROOT, grade_folder, graded_suites as suites
 
-
-@pytest.fixture(scope="module", autouse=True)
-def cifar_present() -> None:
-    env = os.environ.get("AUTOGRADE_DATA")
-    try:
-        cifar.find_source(Path(env) if env else None, download=False)
-    except cifar.DataUnavailable as exc:
-        pytest.skip(f"needs CIFAR-10 (set AUTOGRADE_DATA): {exc}")
-
-
-def suites(*problems: str) -> list[str]:
-    return [str(GRADED / f"test_{p}.py") for p in problems]
+pytestmark = pytest.mark.usefixtures("cifar_present")
 
 
 def outcomes(result: SubmissionResult) -> dict[str, tuple[str, float]]:

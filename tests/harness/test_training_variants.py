@@ -10,28 +10,13 @@ and without ``./data``, they are skipped. Each training run takes seconds on an 
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
-from autograder import budgets, cifar
+from autograder import budgets
 from autograder.results import Outcome, SubmissionResult
-from conftest import GRADED, ROOT, grade_folder
+from conftest import ROOT, grade_folder, graded_suites as suites
 
-
-@pytest.fixture(scope="module", autouse=True)
-def cifar_present() -> None:
-    """Skip (with the reason) when no CIFAR-10 is at hand; never try to download it here."""
-    env = os.environ.get("AUTOGRADE_DATA")
-    try:
-        cifar.find_source(Path(env) if env else None, download=False)
-    except cifar.DataUnavailable as exc:
-        pytest.skip(f"needs CIFAR-10 (set AUTOGRADE_DATA): {exc}")
-
-
-def suites(*problems: str) -> list[str]:
-    return [str(GRADED / f"test_{p}.py") for p in problems]
+pytestmark = pytest.mark.usefixtures("cifar_present")
 
 
 ALL = ("problem2", "problem3_1", "problem3_2", "problem3_3", "problem3_4", "problem3_5", "problem3_6")
