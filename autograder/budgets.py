@@ -34,6 +34,11 @@ class Budget:
         """Mini-batches of 4 that ``problem`` is trained for at this budget."""
         return dict(self.shorter).get(problem, self.steps)
 
+    def run_cost(self, problem: str) -> float:
+        """``problem``'s run at this budget in LeNet steps (`STEP_COST` × its mini-batches): what
+        trainings side by side order by, costliest first."""
+        return STEP_COST.get(problem, 1.0) * self.steps_for(problem)
+
     def timeout(self, seconds_per_step: float = 0.1) -> float:
         """Seconds one training probe may take: about 10–40× the measured cost of a step on an idle
         2-core CPU here (3 ms for the LeNet, 10 ms for 3-(1)), since a loaded machine was seen
@@ -57,7 +62,7 @@ BUDGETS: dict[str, Budget] = {
 STEP_COST: dict[str, float] = {"problem2": 1.0, "problem3_1": 2.8, "problem3_2": 0.9, "problem3_3": 1.4,
                                "problem3_4": 0.9, "problem3_5": 0.8, "problem3_6": 0.7}
 """CPU time of a training step of each problem's reference run, relative to problem 2's
-(``python bench/step_cost.py --data …``); trainings side by side take the costliest first."""
+(``python bench/step_cost.py --data …``); see `Budget.run_cost`."""
 
 FLOOR_MARGIN = 6.0
 """Percentage points between the reference's worst measured seed and the floor."""

@@ -212,7 +212,6 @@ class GradingSession:
         """Make the pool of this session's runs (`TrainingPool`), costliest first, with one training
         worker fewer than ``train_workers`` (the submission's own worker makes runs too); the
         training workers start at once."""
-        self.needs_data = bool(problems)  # mounted at the main worker's first start, not by a restart
         if not problems or self.result.status is not Status.GRADED:
             return
         try:
@@ -220,13 +219,15 @@ class GradingSession:
             settings = self._worker_settings(data_dir)
         except Exception:  # noqa: BLE001 — each training check meets the same problem and reports it
             return
-        order = sorted(problems, key=lambda p: -budgets.STEP_COST.get(p, 1.0))
+        budget = budgets.budget(self.config.budget)
+        order = sorted(problems, key=budget.run_cost, reverse=True)
         jobs = [TrainingJob(p, self.training_request(p)) for p in order]
         lanes = self.config.resolved_train_workers() - 1
         self._pool = TrainingPool(jobs, lanes, lambda lane: Worker(dataclasses.replace(settings, slot=1 + lane)))
 
     def keep_training(self, problems: list[str]) -> None:
-        """Collection's final word on which problems are trained: the others' runs are dropped."""
+        """Collection's final word on which problems are trained: the others' runs are dropped, and
+        the main worker, which makes runs too, mounts CIFAR-10 at its first start (not by a restart)."""
         self.needs_data = bool(problems)
         if self._pool is not None:
             self._pool.keep(problems)

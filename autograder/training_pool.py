@@ -1,14 +1,14 @@
 """Training the selected problems side by side: the submission's own worker and training workers.
 
 The seven trainings are nine tenths of a grading's time, and each is single-threaded (batch 4,
-one torch thread), so on a machine with cores to spare several run at once. When the suites are
-collected the judge makes a pool of the runs to do, costliest first, and starts ``lanes`` training
-workers (sandboxed like the submission's own worker, CIFAR-10 mounted, a uid each), each fed by a
-thread of the judge. A check that needs a run which no lane has taken yet runs it itself, in the
-submission's own worker; while its run is under way in a lane, it takes the next waiting run
-(`TrainingPool.result`). So the submission's worker is one more lane whenever the checks would
-otherwise wait, and with no training workers at all (``lanes == 0``) the runs are simply made one
-after another, each when first asked for.
+one torch thread), so on a machine with cores to spare several run at once. When the judge starts
+(before the checks are collected) it makes a pool of the runs to do, costliest first
+(`budgets.Budget.run_cost`), and starts ``lanes`` training workers (sandboxed like the
+submission's own worker, CIFAR-10 mounted, a uid each), each fed by a thread of the judge. A check
+that needs a run which no lane has taken yet runs it itself, in the submission's own worker; while
+its run is under way in a lane, it takes the next waiting run (`TrainingPool.result`). So the
+submission's worker is one more lane whenever the checks would otherwise wait, and with no training
+workers at all (``lanes == 0``) the runs are simply made one after another, each when first asked for.
 
 A run does not depend on where or after what it ran: `run_training` seeds every generator and
 sets torch's kernels itself, so a grade is the same with any number of lanes (a harness test
@@ -63,10 +63,6 @@ class TrainingPool:
         self.finished: float | None = None
         for thread in self._threads:
             thread.start()
-
-    @property
-    def lanes(self) -> int:
-        return len(self.workers)
 
     def __contains__(self, problem: str) -> bool:
         return problem in self._slots
