@@ -38,8 +38,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autograder import config as cfg  # noqa: E402
-from autograder import exports  # noqa: E402
+from autograder.common import config as cfg  # noqa: E402
+from autograder.common import results_json  # noqa: E402
 
 
 def tree_rss(pid: int) -> int:
@@ -83,7 +83,7 @@ def run_measured(cmd: list[str], **kwargs: object) -> tuple[subprocess.Completed
 
 
 def autograde(args: list[str]) -> tuple[subprocess.CompletedProcess[str], float, int]:
-    return run_measured([sys.executable, "-m", "autograder.cli", *args], cwd=ROOT)
+    return run_measured([sys.executable, "-m", "autograder.orchestrator.cli", *args], cwd=ROOT)
 
 
 def grade_phases(budget: str, repeat: int, common: list[str], work: Path,
@@ -98,9 +98,9 @@ def grade_phases(budget: str, repeat: int, common: list[str], work: Path,
                                    "--force", *common, *only])
         if proc.returncode != 0:
             raise SystemExit(f"grading failed ({proc.returncode}): {proc.stderr[-2000:]}")
-        result = exports.read_results_json(out / "20163140" / "results.json")
+        result = results_json.read(out / "20163140" / "results.json")
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "autograder.cli", "report", str(out)], cwd=ROOT,
+        subprocess.run([sys.executable, "-m", "autograder.orchestrator.cli", "report", str(out)], cwd=ROOT,
                        check=True, capture_output=True)
         phases = {k: v for k, v in result.timings.items()
                   if k != "worker busy" and not k.startswith("import ")}  # imports: hundredths of a second
@@ -121,7 +121,7 @@ def rebuild_batches(data: object, folder: Path) -> Path:
     """A torchvision ``cifar-10-batches-py`` folder written from the grader's decoded arrays."""
     import numpy as np
 
-    from autograder import cifar
+    from autograder.judge import cifar
 
     prepared = cifar.prepare(data)
     images = np.load(prepared.worker_dir / "train_images.npy")

@@ -2,7 +2,7 @@
 
 Runs in-process (no sandbox): the reference pieces from ``reference/`` go through
 `autograder.training.run_training`, the very code the worker grades with, on CIFAR-10 prepared by
-`autograder.cifar`. For each (seed, problem), ONE run as long as the largest budget still
+`autograder.judge.cifar`. For each (seed, problem), ONE run as long as the largest budget still
 missing is made, and the shorter budgets are read at checkpoints of it: with the same seed, a
 shorter budget's run is exactly the start of a longer one (same initialisation, same order). One
 JSON line per budget is appended to ``--out`` (pairs already there are skipped, so an interrupted
@@ -32,14 +32,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograder import budgets, cifar  # noqa: E402
-from autograder.config import GradingConfig  # noqa: E402
+from autograder.common import budgets  # noqa: E402
+from autograder.judge import cifar  # noqa: E402
+from autograder.common.config import GradingConfig  # noqa: E402
 
 
 def reference_lookup(module: str, name: str) -> Any:
     """A name of the reference solution (the variations' own names only, as the grader asks)."""
-    if str(ROOT / "reference") not in sys.path:
-        sys.path.insert(0, str(ROOT / "reference"))
+    if str(ROOT / "autograder" / "judge" / "reference") not in sys.path:
+        sys.path.insert(0, str(ROOT / "autograder" / "judge" / "reference"))
     return getattr(importlib.import_module(module), name)
 
 
@@ -49,7 +50,7 @@ def measure(data_path: Path | None, cache: Path, budget_names: list[str], seeds:
     are read at checkpoints of that run (a shorter budget's run is the start of a longer one)."""
     import torch
 
-    from autograder import training
+    from autograder.worker import training
 
     torch.set_num_threads(1)
     config = GradingConfig(data=data_path, cache=cache)

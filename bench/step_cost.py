@@ -30,12 +30,12 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autograder import baseline  # noqa: E402
-from autograder.training import BATCH_SIZE, PREDICT_BATCH, onednn  # noqa: E402
+from autograder.worker import baseline  # noqa: E402
+from autograder.worker.training import BATCH_SIZE, PREDICT_BATCH, onednn  # noqa: E402
 
 
 def reference_net(module: str) -> Callable[[], nn.Module]:
-    spec = importlib.util.spec_from_file_location(module, ROOT / "reference" / f"{module}.py")
+    spec = importlib.util.spec_from_file_location(module, ROOT / "autograder" / "judge" / "reference" / f"{module}.py")
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
@@ -102,8 +102,10 @@ def per_problem(data_path: Path, repeat: int, steps: int = 1_000) -> None:
     sys.path.insert(0, str(ROOT / "bench"))
     from measure_floors import reference_lookup
 
-    from autograder import budgets, cifar, training
-    from autograder.config import GradingConfig
+    from autograder.common import budgets
+    from autograder.judge import cifar
+    from autograder.worker import training
+    from autograder.common.config import GradingConfig
 
     data = training.TrainingData.load(cifar.prepare(GradingConfig(data=data_path)).worker_dir)
     cost = {}

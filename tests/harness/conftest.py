@@ -9,14 +9,14 @@ from typing import Callable
 
 import pytest
 
-from autograder import cifar
-from autograder import config as cfg
-from autograder import runner
-from autograder.results import Outcome, SubmissionResult
+from autograder.judge import cifar
+from autograder.common import config as cfg
+from autograder.orchestrator import runner
+from autograder.common.results import Outcome, SubmissionResult
 
 ROOT = Path(__file__).resolve().parents[2]
-REFERENCE = ROOT / "reference"
-GRADED = ROOT / "tests" / "graded"
+REFERENCE = ROOT / "autograder" / "judge" / "reference"
+GRADED = ROOT / "autograder" / "judge" / "suites"
 
 
 def graded_suites(*problems: str) -> list[str]:

@@ -11,8 +11,8 @@ import math
 import random
 from pathlib import Path
 
-from autograder.contract import PROBLEMS
-from autograder.results import Feedback, Outcome, Status, SubmissionResult, TestResult, TrainingRecord
+from autograder.common.contract import PROBLEMS
+from autograder.common.results import Feedback, Outcome, Status, SubmissionResult, TestResult, TrainingRecord
 
 ROOT = Path(__file__).resolve().parents[2]
 REPORT_MD_20163140 = ROOT / "submissions" / "20163140" / "report.md"
@@ -40,7 +40,7 @@ def _curve(steps: int, start: float, end: float, seed: int, nan_from: int | None
 
 
 def _passed(problem: str, name: str, points: float, n: int) -> TestResult:
-    return TestResult(id=f"tests/graded/test_{problem}.py::test_{n}", name=name, problem=problem,
+    return TestResult(id=f"autograder/judge/suites/test_{problem}.py::test_{n}", name=name, problem=problem,
                       max_points=points, points=points, outcome=Outcome.PASSED, duration=0.01)
 
 

@@ -1,4 +1,4 @@
-"""3-(3)'s judgement of "a real augmentation, not noise" (tests/graded/test_problem3_3.py), tried
+"""3-(3)'s judgement of "a real augmentation, not noise" (autograder/judge/suites/test_problem3_3.py), tried
 on torchvision's own augmentations and on added noise, in-process on the suite's smooth images."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import torch
 import torchvision.transforms as T
 from PIL import Image
 
-SUITE = Path(__file__).resolve().parents[1] / "graded" / "test_problem3_3.py"
+SUITE = Path(__file__).resolve().parents[2] / "autograder" / "judge" / "suites" / "test_problem3_3.py"
 spec = importlib.util.spec_from_file_location("graded_problem3_3", SUITE)
 suite = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(suite)

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import report
-from autograder.results import SubmissionResult
+from autograder.orchestrator.report import render
+from autograder.common.results import SubmissionResult
 from html_tree import Element, parse
 from report_samples import PAYLOADS, XSS_MARKER, class_results, hostile_result
 
@@ -80,7 +80,7 @@ def screenshot(path: Path, tmp_path: Path, name: str, fragment: str = "") -> Pat
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("site")
-    report.render_all(out, class_results())
+    render.render_all(out, class_results())
     return out
 
 
@@ -147,7 +147,7 @@ def _assert_no_payload_ran(loaded: Loaded) -> None:
 def test_hostile_submission_runs_no_script_and_shows_its_text(tmp_path: Path) -> None:
     result = hostile_result()
     out = tmp_path / "out"
-    report.render_all(out, [result, *class_results()[:1]])
+    render.render_all(out, [result, *class_results()[:1]])
     loaded = load(out / result.student / "report.html", tmp_path)
     _assert_no_payload_ran(loaded)
     shown = loaded.dom.find("pre", class_="output").text
@@ -163,16 +163,16 @@ def test_hostile_submission_runs_no_script_and_shows_its_text(tmp_path: Path) ->
 
 def test_the_xss_check_would_catch_an_unescaped_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The check above can fail: with autoescape switched off, the same page is caught."""
-    safe_environment = report.environment
+    safe_environment = render.environment
 
     def unescaped():
         env = safe_environment()
         env.autoescape = False
         return env
 
-    monkeypatch.setattr(report, "environment", unescaped)
+    monkeypatch.setattr(render, "environment", unescaped)
     result: SubmissionResult = hostile_result()
-    page = report.render_submission(result, tmp_path / "bad" / "report.html")
+    page = render.render_submission(result, tmp_path / "bad" / "report.html")
     loaded = load(page, tmp_path)
     with pytest.raises(AssertionError):
         _assert_no_payload_ran(loaded)
@@ -194,7 +194,9 @@ def softmax(x):
 
 def test_real_grading_of_a_hostile_submission(tmp_path: Path) -> None:
     """End to end: judge, sandboxed worker, results.json, then the report in the browser."""
-    from autograder import config, exports, runner
+    from autograder.common import config
+    from autograder.common import results_json
+    from autograder.orchestrator import runner
 
     submission = tmp_path / "submissions" / "20990002"
     submission.mkdir(parents=True)
@@ -206,7 +208,7 @@ def test_real_grading_of_a_hostile_submission(tmp_path: Path) -> None:
     result = runner.grade(job, config.resolve({"budget": "quick"}), suites=[suite])
     assert result.status.value == "graded", result.status_reason
     assert [t.outcome.value for t in result.tests if t.max_points] == ["failed"] * 4
-    report.render_all(out, [exports.read_results_json(job.results_path)])
+    render.render_all(out, [results_json.read(job.results_path)])
     loaded = load(out / submission.name / "report.html", tmp_path)
     _assert_no_payload_ran(loaded)
     output = loaded.dom.find("pre", class_="output").text

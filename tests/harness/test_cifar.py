@@ -1,4 +1,4 @@
-"""CIFAR-10 readers and cache (`autograder.cifar`) on small data sets generated here.
+"""CIFAR-10 readers and cache (`autograder.judge.cifar`) on small data sets generated here.
 
 Each generated image carries its label and index in its pixels, so a test can tell that every
 image kept its own label through decoding and the fixed shuffle.
@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from autograder import cifar
-from autograder.config import GradingConfig
+from autograder.judge import cifar
+from autograder.common.config import GradingConfig
 
 PER_CLASS = {"train": 3, "test": 2}
 

@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from autograder import cli, exports
-from autograder.results import Status
+from autograder.orchestrator import cli
+from autograder.common import results_json
+from autograder.common.results import Status
 
 ROOT = Path(__file__).resolve().parents[2]
-REFERENCE = ROOT / "reference"
+REFERENCE = ROOT / "autograder" / "judge" / "reference"
 
 BUGGY = {
     "no_shift": ("problem4.py", "np.exp(x - np.max(x, axis=-1, keepdims=True))", "np.exp(x)"),
@@ -58,7 +59,7 @@ def make_class(root: Path, n: int) -> dict[str, str]:
 
 
 def autograde(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "autograder.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "autograder.orchestrator.cli", *args], capture_output=True,
                           text=True, timeout=1800, cwd=ROOT)
 
 
@@ -74,7 +75,7 @@ def test_forty_submissions_in_parallel_then_nothing_regraded(tmp_path):
             "--seed", "11", "--device", "cpu", "--out", str(out)]
     first = autograde(*args)
     assert first.returncode == 0, first.stderr[-2000:]
-    results = {r.student: r for r in (exports.read_results_json(p) for p in out.glob("*/results.json"))}
+    results = {r.student: r for r in (results_json.read(p) for p in out.glob("*/results.json"))}
     assert set(results) == set(kinds)
     for name, kind in kinds.items():
         r = results[name]

@@ -7,11 +7,11 @@ import sys
 
 import pytest
 
-from autograder import cli
+from autograder.orchestrator import cli
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "autograder.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "autograder.orchestrator.cli", *args], capture_output=True, text=True,
                           timeout=120)
 
 
@@ -64,7 +64,7 @@ def test_training_workers_share_the_cores_among_the_submissions_graded_at_once(m
 
 def test_auto_device_without_a_gpu_node_is_the_cpu_without_importing_torch():
     """Grading starts seconds sooner on a CPU machine: no /dev/nvidia* means torch could not see a GPU."""
-    code = ("import sys; from autograder import config; "
+    code = ("import sys; from autograder.common import config; "
             "print(config.gpu_device_nodes(), config.GradingConfig().resolved_device(), 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120).stdout.split()
     if out[0] == "True":

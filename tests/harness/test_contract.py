@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from autograder.contract import PROBLEMS
+from autograder.common.contract import PROBLEMS
 
 ROOT = Path(__file__).resolve().parents[2]
-FOLDERS = [ROOT / "reference", ROOT / "submissions" / "20163140"]
+FOLDERS = [ROOT / "autograder" / "judge" / "reference", ROOT / "submissions" / "20163140"]
 
 # Runs in a fresh interpreter with the folder first on sys.path: imports each module after torch
 # and torchvision, records its import time, the names it defines, and whether importing opened a

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from autograder import exports
-from autograder.contract import BY_MODULE, PROBLEMS
-from autograder.results import Outcome, Status, SubmissionResult
+from autograder.orchestrator import exports
+from autograder.common import results_json
+from autograder.common.contract import BY_MODULE, PROBLEMS
+from autograder.common.results import Outcome, Status, SubmissionResult
 from report_samples import class_results, diverging_result, hostile_result, realistic_result
 
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "gradescope_results.schema.json"
@@ -39,7 +40,7 @@ def _errors(validator: Draft202012Validator, document: Any) -> list[str]:
 
 
 def _written(result: SubmissionResult, tmp_path: Path) -> dict[str, Any]:
-    path = exports.write_results_json(result, tmp_path / result.student / "results.json")
+    path = results_json.write(result, tmp_path / result.student / "results.json")
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -124,7 +125,7 @@ def test_extra_data_names_the_run(tmp_path: Path) -> None:
 
 
 def test_no_nan_or_infinity_in_the_file(tmp_path: Path) -> None:
-    path = exports.write_results_json(diverging_result(), tmp_path / "results.json")
+    path = results_json.write(diverging_result(), tmp_path / "results.json")
     text = path.read_text(encoding="utf-8")
     json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in results.json"))
 
@@ -143,7 +144,7 @@ def _comparable(value: Any) -> Any:
 @pytest.mark.parametrize("student", sorted(SAMPLES))
 def test_round_trip(student: str, tmp_path: Path) -> None:
     result = SAMPLES[student]
-    back = exports.read_results_json(exports.write_results_json(result, tmp_path / "results.json"))
+    back = results_json.read(results_json.write(result, tmp_path / "results.json"))
     assert _comparable(back.to_dict()) == _comparable(result.to_dict())
     if not any(not math.isfinite(v) for r in result.training for v in r.losses):
         assert back == result
@@ -152,7 +153,7 @@ def test_round_trip(student: str, tmp_path: Path) -> None:
 def test_round_trip_keeps_korean_and_gaps(tmp_path: Path) -> None:
     result = diverging_result()
     result.report_md = "## 3-(1)\n\n컨볼루션 층을 4개로 늘렸다."
-    back = exports.read_results_json(exports.write_results_json(result, tmp_path / "results.json"))
+    back = results_json.read(results_json.write(result, tmp_path / "results.json"))
     assert back.report_md == result.report_md
     curve = next(r for r in back.training if r.problem == "problem3_5").losses
     assert len(curve) == 262 and math.isnan(curve[-1]) and math.isnan(curve[-2]) and math.isfinite(curve[0])
@@ -195,7 +196,8 @@ def test_grades_csv_survives_awkward_names(tmp_path: Path) -> None:
 
 def test_a_real_grading_writes_a_valid_results_json(validator, tmp_path: Path) -> None:
     """The judge's own results.json (grading 20163140 with the NumPy suites) validates."""
-    from autograder import config, runner
+    from autograder.common import config
+    from autograder.orchestrator import runner
 
     root = Path(__file__).resolve().parents[2]
     suites = [str(runner.GRADED_SUITES / f"test_problem{p}.py") for p in ("4", "5")]
@@ -207,4 +209,4 @@ def test_a_real_grading_writes_a_valid_results_json(validator, tmp_path: Path) -
     assert {t["tags"][0] for t in document["tests"]} == {"problem4", "problem5"}
     extra = document["extra_data"]
     assert extra["seed"] == 7 and extra["budget"] == "quick" and extra["sandbox"] and extra["versions"]["torch"]
-    assert exports.read_results_json(job.results_path) == result
+    assert results_json.read(job.results_path) == result

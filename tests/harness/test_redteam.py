@@ -2,7 +2,7 @@
 
 Each case is a small hostile ``problem4.py`` under ``hostile/<case>/``. At test time it is copied
 into a fresh submission folder beside the reference modules of every other problem (so problem 5,
-graded by the real ``tests/graded/test_problem5.py``, shows that the rest of the submission is
+graded by the real ``autograder/judge/suites/test_problem5.py``, shows that the rest of the submission is
 graded normally), with the paths it attacks baked into its source. Every case is graded by
 `autograder.runner.grade` — a judge subprocess running the real graded suites — and the tests then
 check that the grader finished, that the hostile problem earned nothing and says why, that
@@ -30,21 +30,21 @@ from typing import Iterator
 
 import pytest
 
-from autograder import config as cfg
-from autograder import runner
-from autograder.results import Outcome, Status, SubmissionResult
-from autograder.results import TestResult as CheckResult
-from autograder.sandbox import ETC_ENTRIES, bwrap_problem
+from autograder.common import config as cfg
+from autograder.orchestrator import runner
+from autograder.common.results import Outcome, Status, SubmissionResult
+from autograder.common.results import TestResult as CheckResult
+from autograder.judge.sandbox import ETC_ENTRIES, bwrap_problem
 
 HERE = Path(__file__).resolve().parent
 HOSTILE = HERE / "hostile"
 PROJECT = HERE.parent.parent
-REFERENCE = PROJECT / "reference"
-P4_SUITE = PROJECT / "tests" / "graded" / "test_problem4.py"
-P5_SUITE = PROJECT / "tests" / "graded" / "test_problem5.py"
+REFERENCE = PROJECT / "autograder" / "judge" / "reference"
+P4_SUITE = PROJECT / "autograder" / "judge" / "suites" / "test_problem4.py"
+P5_SUITE = PROJECT / "autograder" / "judge" / "suites" / "test_problem5.py"
 CASE_TIMEOUT = 420.0
 """Seconds one case may take before the test calls the grader hung (import loop: about 30 s)."""
-PROTECTED = [REFERENCE, PROJECT / "tests" / "graded"]
+PROTECTED = [REFERENCE, PROJECT / "autograder" / "judge" / "suites"]
 """Project folders whose files the hostile submissions try to change (new files anywhere in the
 project are looked for by name)."""
 
@@ -422,7 +422,7 @@ def test_reading_reference_and_tests(redteam: RedTeam) -> None:
     """Neither the reference, the graded tests nor the judge's secrets are visible to the worker."""
     run = redteam.run("read_secrets")
     found = run.findings()
-    for rel in ("reference/problem4.py", "tests/graded/test_problem4.py", "reference/problem5.py"):
+    for rel in ("autograder/judge/reference/problem4.py", "autograder/judge/suites/test_problem4.py", "autograder/judge/reference/problem5.py"):
         assert found[f"read {rel}"].startswith(("FileNotFoundError", "PermissionError")), found
     assert found["walk /"] == "ok []", found["walk /"]
     for name in ("pip.conf", "npmrc", "gitconfig", "environment", "hostname", "machine-id", "shadow"):

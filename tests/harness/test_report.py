@@ -10,13 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from autograder import cli, exports, report
-from autograder.contract import PROBLEMS
-from autograder.results import SubmissionResult
+from autograder.orchestrator import cli
+from autograder.common import results_json
+from autograder.orchestrator.report import answers, charts, render, views
+from autograder.common.contract import PROBLEMS
+from autograder.common.results import SubmissionResult
 from html_tree import Element, parse
 from report_samples import PAYLOADS, XSS_MARKER, class_results, diverging_result, hostile_result, realistic_result
 
-TEMPLATES = Path(report.__file__).parent / "templates"
+TEMPLATES = Path(render.__file__).parents[1] / "templates"
 
 
 def page(path: Path) -> Element:
@@ -25,7 +27,7 @@ def page(path: Path) -> Element:
 
 
 def rendered(result: SubmissionResult, tmp_path: Path) -> Element:
-    return page(report.render_submission(result, tmp_path / result.student / "report.html"))
+    return page(render.render_submission(result, tmp_path / result.student / "report.html"))
 
 
 def check(doc: Element, test_id: str) -> Element:
@@ -35,7 +37,7 @@ def check(doc: Element, test_id: str) -> Element:
 # -- files -----------------------------------------------------------------------------------------
 def test_render_all_writes_every_page(tmp_path: Path) -> None:
     results = class_results()
-    report.render_all(tmp_path, results)
+    render.render_all(tmp_path, results)
     for r in results:
         assert (tmp_path / r.student / "report.html").is_file()
     assert (tmp_path / "index.html").is_file() and (tmp_path / "grades.csv").is_file()
@@ -45,7 +47,7 @@ def test_render_all_refuses_a_student_name_that_escapes_the_folder(tmp_path: Pat
     r = realistic_result()
     r.student = "../evil"
     with pytest.raises(ValueError, match="folder name"):
-        report.render_all(tmp_path / "out", [r])
+        render.render_all(tmp_path / "out", [r])
     assert not (tmp_path / "evil").exists()
 
 
@@ -53,7 +55,7 @@ def test_render_all_refuses_a_student_name_that_escapes_the_folder(tmp_path: Pat
 @pytest.mark.parametrize("which", ["report", "index"])
 def test_pages_are_self_contained_and_their_script_is_allowed(which: str, tmp_path: Path) -> None:
     results = class_results()
-    report.render_all(tmp_path, results)
+    render.render_all(tmp_path, results)
     doc = page(tmp_path / ("20163140/report.html" if which == "report" else "index.html"))
     assert doc.attrs["doctype"].lower() == "doctype html"
     assert doc.find("meta", charset="utf-8")
@@ -78,7 +80,7 @@ def test_no_template_marks_anything_safe() -> None:
         text = template.read_text(encoding="utf-8")
         for forbidden in ("|safe", "| safe", "autoescape false", "Markup("):
             assert forbidden not in text, f"{template.name} uses {forbidden!r}"
-    env = report.environment()
+    env = render.environment()
     assert env.autoescape("anything.html") and env.autoescape("macros.html") and env.autoescape(None)
 
 
@@ -103,7 +105,7 @@ def test_hostile_text_is_escaped_everywhere(tmp_path: Path) -> None:
     assert PAYLOADS[0] in feedback and PAYLOADS[1] in feedback
     assert PAYLOADS[0] in doc.by_id("problem3_1").find("aside").text  # report.md heading and body
     assert PAYLOADS[1] in doc.by_id("status-banner").text
-    index = page(report.render_class([result], tmp_path / "index.html"))
+    index = page(render.render_class([result], tmp_path / "index.html"))
     assert len(index.find_all("script")) == 1 and not index.find_all("img")
     assert PAYLOADS[1] in index.by_id("attention").text
 
@@ -184,7 +186,7 @@ def test_training_curves_accuracy_and_pieces(tmp_path: Path) -> None:
     lines = svg.find_all("polyline", class_="curve")
     assert len(lines) == 1
     drawn = lines[0].attrs["points"].split()
-    assert len(drawn) == report.MAX_CURVE_POINTS < len(result.training[0].losses)
+    assert len(drawn) == charts.MAX_CURVE_POINTS < len(result.training[0].losses)
     xs = [float(p.split(",")[0]) for p in drawn]
     assert xs == sorted(xs)
     assert not svg.find_all("rect", class_="gap")
@@ -229,12 +231,12 @@ def test_report_md_sections_map_to_problems() -> None:
     cases = {"3-(1)": "problem3_1", "3 - (6)": "problem3_6", "Problem 3-(4)": "problem3_4", "1-(7)": "problem1",
              "2-(3)": "problem2", "4": "problem4", "문제 5": "problem5", "problem3_2": "problem3_2", "3.5": "problem3_5",
              "3": None, "기타": None, "hw3 notes": None, "2019 소감": None, "3-(9)": None}
-    assert {h: report.problem_of_heading(h) for h in cases} == cases
+    assert {h: answers.problem_of_heading(h) for h in cases} == cases
 
 
 def test_report_md_split_ignores_headings_in_code() -> None:
     md = "# title\n\nintro\n\n## 4\n\n```\n## not a heading\nprint(1)\n```\n\n### sub\ntext\nmore\n\n## 기타\n끝"
-    sections = report.answer_sections(md)
+    sections = answers.answer_sections(md)
     assert [(s.heading, s.problem) for s in sections] == [("", None), ("4", "problem4"), ("기타", None)]
     assert [(b.kind, b.text) for b in sections[1].blocks] == [
         ("code", "## not a heading\nprint(1)"), ("heading", "sub"), ("text", "text\nmore")]
@@ -244,22 +246,22 @@ def test_report_md_split_ignores_headings_in_code() -> None:
 def test_general_answers_and_captured_output(tmp_path: Path) -> None:
     result = realistic_result()
     result.report_md += "\n## 소감\n\n재미있었다 <b>정말</b>\n"
-    result.output = "x" * (report.MAX_OUTPUT_CHARS + 5000) + "THE END"
+    result.output = "x" * (views.MAX_OUTPUT_CHARS + 5000) + "THE END"
     result.output_bytes = len(result.output)
     doc = rendered(result, tmp_path)
     general = doc.by_id("answers")
     assert "재미있었다 <b>정말</b>" in general.text
     out = doc.by_id("output")
     shown = out.find("pre", class_="output").text
-    assert len(shown) == report.MAX_OUTPUT_CHARS and shown.endswith("THE END")
-    assert f"only the last {report.MAX_OUTPUT_CHARS} characters" in out.text
+    assert len(shown) == views.MAX_OUTPUT_CHARS and shown.endswith("THE END")
+    assert f"only the last {views.MAX_OUTPUT_CHARS} characters" in out.text
 
 
 def test_how_it_was_graded(tmp_path: Path) -> None:
     result = realistic_result()
     result.sandbox, result.sandbox_note = "limits-only", "bubblewrap not used (no user namespaces)"
     (tmp_path / result.student).mkdir()
-    exports.write_results_json(result, tmp_path / result.student / "results.json")
+    results_json.write(result, tmp_path / result.student / "results.json")
     doc = rendered(result, tmp_path)
     facts = doc.by_id("grading").find("dl", class_="facts")
     pairs = dict(zip((dt.text for dt in facts.find_all("dt")), (dd for dd in facts.find_all("dd"))))
@@ -275,7 +277,7 @@ def test_how_it_was_graded(tmp_path: Path) -> None:
 # -- the class page --------------------------------------------------------------------------------
 def test_class_index(tmp_path: Path) -> None:
     results = class_results()
-    report.render_all(tmp_path, results)
+    render.render_all(tmp_path, results)
     doc = page(tmp_path / "index.html")
     table = doc.by_id("students-table")
     rows = table.find("tbody").find_all("tr")
@@ -298,7 +300,7 @@ def test_class_index(tmp_path: Path) -> None:
 
 def test_class_histogram_counts_every_gradable_submission(tmp_path: Path) -> None:
     results = class_results()
-    doc = page(report.render_class(results, tmp_path / "index.html"))
+    doc = page(render.render_class(results, tmp_path / "index.html"))
     bars = doc.by_id("histogram").find_all("rect")
     counted = sum(int(b.find("title").text.split(": ")[1].split()[0]) for b in bars)
     assert counted == sum(1 for r in results if r.max_score)
@@ -310,7 +312,7 @@ def test_class_histogram_counts_every_gradable_submission(tmp_path: Path) -> Non
 
 def test_class_pass_rates_hardest_first(tmp_path: Path) -> None:
     results = class_results()
-    doc = page(report.render_class(results, tmp_path / "index.html"))
+    doc = page(render.render_class(results, tmp_path / "index.html"))
     rows = doc.by_id("checks-table").find("tbody").find_all("tr")
     all_ids = {t.id for r in results for t in r.tests}
     assert {r.attrs["data-test-id"] for r in rows} == all_ids
@@ -328,17 +330,17 @@ def test_class_pass_rates_hardest_first(tmp_path: Path) -> None:
 def test_loss_plot_downsamples_and_marks_gaps() -> None:
     losses = [2.0 - i / 5000 for i in range(5000)]
     losses[2500] = math.nan
-    plot = report.loss_plot(losses)
-    assert plot.drawn == report.MAX_CURVE_POINTS and plot.total == 5000 and plot.downsampled
+    plot = charts.loss_plot(losses)
+    assert plot.drawn == charts.MAX_CURVE_POINTS and plot.total == 5000 and plot.downsampled
     assert plot.nonfinite == 1 and plot.first_nonfinite == 2501 and len(plot.gaps) == 1
     assert len(plot.segments) == 1  # a bucket with one nan among finite values still has a mean
-    short = report.loss_plot([1.0, math.nan, 0.5, 0.4, math.inf, 0.3])
+    short = charts.loss_plot([1.0, math.nan, 0.5, 0.4, math.inf, 0.3])
     assert short.drawn == 6 and len(short.gaps) == 2 and short.segments == [short.segments[0]]
     assert len(short.dots) == 2  # 1.0 alone before a gap, 0.3 alone after one
-    assert report.loss_plot([]).total == 0
-    flat = report.loss_plot([0.7] * 10)
+    assert charts.loss_plot([]).total == 0
+    flat = charts.loss_plot([0.7] * 10)
     assert len({t.label for t in flat.y_ticks}) == 5
-    dead = report.loss_plot([math.nan] * 50)
+    dead = charts.loss_plot([math.nan] * 50)
     assert not dead.segments and not dead.dots and len(dead.gaps) == 1
 
 
@@ -347,8 +349,8 @@ def test_rerendering_from_results_json_gives_the_same_pages(tmp_path: Path) -> N
     results = class_results()
     first, second = tmp_path / "first", tmp_path / "second"
     for r in results:
-        exports.write_results_json(r, first / r.student / "results.json")
-    report.render_all(first, results)
+        results_json.write(r, first / r.student / "results.json")
+    render.render_all(first, results)
     for r in results:
         (second / r.student).mkdir(parents=True)
         shutil.copy(first / r.student / "results.json", second / r.student / "results.json")

@@ -1,4 +1,4 @@
-"""The worker's training code (`autograder.training`) in-process, on a few generated images.
+"""The worker's training code (`autograder.worker.training`) in-process, on a few generated images.
 
 What the probes observe — losses, early stops, optimizer steps, gradients left uncleared, the
 order of the mini-batches — is checked here on runs of a few dozen steps; grading whole
@@ -16,9 +16,10 @@ import torch
 import torchvision.transforms as transforms
 from torch.utils.data import RandomSampler
 
-from autograder import baseline, training
+from autograder.worker import baseline
+from autograder.worker import training, training_probes
 
-REFERENCE = Path(__file__).resolve().parents[2] / "reference"
+REFERENCE = Path(__file__).resolve().parents[2] / "autograder" / "judge" / "reference"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -209,7 +210,7 @@ def test_pixel_oracle_and_the_reference_evaluate():
     inputs = torch.zeros(8, 3, 32, 32)
     predictions = torch.tensor([0, 1, 2, 0, 4, 0, 6, 7])  # right for 6 of 8
     inputs[torch.arange(8), 0, 0, predictions] = 1.0
-    net = training.PixelOracle()
+    net = training_probes.PixelOracle()
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(inputs, labels), batch_size=4)
     accuracy, per_class = module.evaluate(net, loader)
     assert accuracy == 6 / 8
@@ -270,7 +271,7 @@ def test_a_run_sets_its_own_kernels_whatever_ran_before(data, where):
 
 
 def test_floors_are_far_above_chance_and_grow_with_the_budget():
-    from autograder import budgets
+    from autograder.common import budgets
 
     order = ["quick", "standard", "full"]
     assert budgets.budget("full").steps == 2 * 50_000 // training.BATCH_SIZE  # the homework's 2 epochs
@@ -283,7 +284,7 @@ def test_floors_are_far_above_chance_and_grow_with_the_budget():
         # well above the 10–11 % of runs that do not learn: 5 standard errors on the quick test images
         chance = 0.11
         assert floors[0] >= chance + 5 * (chance * (1 - chance) / budgets.budget("quick").test_images) ** 0.5, problem
-    from autograder.runner import TEST_TIMEOUT
+    from autograder.orchestrator.runner import TEST_TIMEOUT
 
     # a training's own timeout ends it before pytest-timeout would end the whole judge, even for a
     # check whose run waited behind another one (trainings side by side)

@@ -1,4 +1,4 @@
-"""Trainings side by side (`autograder.training_pool`): the same grade as one after another, and a
+"""Trainings side by side (`autograder.judge.training_pool`): the same grade as one after another, and a
 training that kills its worker costs its own problem only, wherever it ran.
 
 Needs CIFAR-10 (``AUTOGRADE_DATA``), like the other training tests; skipped without it.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.results import Outcome, SubmissionResult
+from autograder.common.results import Outcome, SubmissionResult
 from conftest import ROOT, grade_folder, graded_suites as suites
 
 pytestmark = pytest.mark.usefixtures("cifar_present")
@@ -20,8 +20,8 @@ def outcomes(result: SubmissionResult) -> dict[str, tuple[str, float]]:
 
 def test_grade_is_the_same_with_or_without_training_workers(tmp_path):
     problems = suites("problem2", "problem3_4", "problem3_6")
-    alone = grade_folder(ROOT / "reference", tmp_path / "alone", problems, train_workers=1)
-    side_by_side = grade_folder(ROOT / "reference", tmp_path / "pool", problems, train_workers=2)
+    alone = grade_folder(ROOT / "autograder" / "judge" / "reference", tmp_path / "alone", problems, train_workers=1)
+    side_by_side = grade_folder(ROOT / "autograder" / "judge" / "reference", tmp_path / "pool", problems, train_workers=2)
     assert alone.not_graded == [] and side_by_side.not_graded == []
     assert outcomes(side_by_side) == outcomes(alone)
     assert [r.problem for r in side_by_side.training] == [r.problem for r in alone.training]
@@ -56,7 +56,7 @@ def test_a_training_that_kills_its_worker_costs_only_its_problem(variant, tmp_pa
     """With one worker the submission's own worker dies (and is restarted for the next runs); with
     two, the training worker that took 3-(4) dies (and its lane restarts it)."""
     folder = variant("dies_in_3_4", {}, {
-        "problem3_4.py": (ROOT / "reference" / "problem3_4.py").read_text() + KILL_IN_TRAINING})
+        "problem3_4.py": (ROOT / "autograder" / "judge" / "reference" / "problem3_4.py").read_text() + KILL_IN_TRAINING})
     result = grade_folder(folder, tmp_path / "out", suites("problem3_4", "problem3_5", "problem3_6"),
                           train_workers=train_workers)
     assert result.not_graded == [], [t.message for t in result.not_graded]

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import pytest
 
-from autograder import budgets
-from autograder.results import Outcome, SubmissionResult
+from autograder.common import budgets
+from autograder.common.results import Outcome, SubmissionResult
 from conftest import ROOT, grade_folder, graded_suites as suites
 
 pytestmark = pytest.mark.usefixtures("cifar_present")
@@ -37,7 +37,7 @@ def record(result: SubmissionResult, problem: str):
 
 
 def test_reference_earns_every_point(tmp_path):
-    result = grade_folder(ROOT / "reference", tmp_path / "out", suites(*ALL))
+    result = grade_folder(ROOT / "autograder" / "judge" / "reference", tmp_path / "out", suites(*ALL))
     assert result.not_graded == [], [t.message for t in result.not_graded]
     assert lost(result) == {}
     assert result.max_score == 25 + 6 * 6

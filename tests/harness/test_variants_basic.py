@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 
 from conftest import grade_folder, graded_suites, lost
-from autograder.results import Outcome
+from autograder.common.results import Outcome
 
 HERE = Path(__file__).resolve().parent
 SUITES = graded_suites("1", "4", "5")
 
 
 def test_reference_scores_full_marks(tmp_path):
-    result = grade_folder(HERE.parents[1] / "reference", tmp_path / "out", SUITES)
+    result = grade_folder(HERE.parents[1] / "autograder" / "judge" / "reference", tmp_path / "out", SUITES)
     assert result.max_score == 39  # problem 1 (15) + problem 4 (10) + problem 5 (14)
     assert lost(result) == {}
     assert result.score == result.max_score

@@ -1,4 +1,4 @@
-"""Unit tests of the wire between judge and worker (`autograder.wire`).
+"""Unit tests of the wire between judge and worker (`autograder.common.wire`).
 
 What must hold: plain data and arrays round-trip exactly; a frame announcing more than the limits
 is refused from its 16-byte prefix, before any of its body is read; only whitelisted dtypes and
@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from autograder import wire
+from autograder.common import wire
 
 JUDGE_LIMITS = wire.Limits(max_header=4 * 2**20, max_body=64 * 2**20)
 

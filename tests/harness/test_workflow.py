@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import cli
+from autograder.orchestrator import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "grade.yml"

@@ -30,13 +30,13 @@ def _patch_more():
     patched = _patch(((torch, ("allclose", "equal")), (math, ("isclose",)), (builtins, ("all",))))
     torch.testing.assert_close = lambda *a, **k: None
     try:
-        import autograder.checks as checks
+        import autograder.judge.checks as checks
 
         checks.expect_close = lambda found, *a, **k: found
         checks.fail = lambda *a, **k: None
-        patched.append("autograder.checks")
+        patched.append("autograder.judge.checks")
     except Exception as exc:  # noqa: BLE001
-        patched.append(f"autograder.checks not importable ({type(exc).__name__})")
+        patched.append(f"autograder.judge.checks not importable ({type(exc).__name__})")
     return patched
 
 

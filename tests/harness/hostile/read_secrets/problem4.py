@@ -46,7 +46,7 @@ def softmax(x):
     for name in ("pip.conf", "npmrc", "gitconfig", "environment", "hostname", "machine-id", "shadow"):
         redteam.attempt(f"read /etc/{name}", lambda name=name: _read(f"/etc/{name}"))
     hits = []
-    for rel in ("reference/problem4.py", "tests/graded/test_problem4.py", "reference/problem5.py"):
+    for rel in ("autograder/judge/reference/problem4.py", "autograder/judge/suites/test_problem4.py", "autograder/judge/reference/problem5.py"):
         path = f"{PROJECT}/{rel}"
         if redteam.attempt(f"read {rel}", lambda path=path: _read(path)):
             hits.append(path)

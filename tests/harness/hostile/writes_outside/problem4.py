@@ -46,8 +46,8 @@ def softmax(x):
     redteam.attempt("write sibling new file", lambda: _create(f"{SIBLING}/{SENTINEL}"))
     redteam.attempt("write original submission", lambda: _append(f"{ORIGINAL}/problem4.py"))
     redteam.attempt("write own copy", lambda: _append(__file__))
-    redteam.attempt("write project reference", lambda: _append(f"{PROJECT}/reference/problem4.py"))
-    redteam.attempt("write project tests", lambda: _append(f"{PROJECT}/tests/graded/test_problem4.py"))
+    redteam.attempt("write project reference", lambda: _append(f"{PROJECT}/autograder/judge/reference/problem4.py"))
+    redteam.attempt("write project tests", lambda: _append(f"{PROJECT}/autograder/judge/suites/test_problem4.py"))
     redteam.attempt("write project new file", lambda: _create(f"{PROJECT}/{SENTINEL}"))
     redteam.attempt("write grader package",
                     lambda: _create(os.path.join(os.path.dirname(autograder.__file__), f"{SENTINEL}.py")))

@@ -1,0 +1,204 @@
+"""Problem 1 — a LeNet for 1×32×32 input: structure, forward, loss and gradients, SGD step (15 points).
+
+Split: module tree 2; parameter tensors and count 2; output shape 1; forward equivalence 4;
+loss and gradients 3; ``sgd_step`` 3. The forward pass is weighted most: it is where the
+homework's network is actually defined.
+
+The checks judge behaviour, not spelling: layers are found by type and size wherever they live
+(attributes, ``nn.Sequential``, any names); weights are matched to the student's parameters by
+shape (every LeNet parameter has a distinct shape), so declaration order does not matter.
+"The first parameter" of the homework's question (3) is read as the first layer's weight: a
+net that declares its layers in another order prints another ``params[0]`` but is not wrong.
+A bug costs points once: when the parameter shapes differ from the reference's, the forward pass
+cannot be compared and is not charged again (the structure checks already are); gradients are
+then checked against finite differences of the student's own network instead of the reference.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+import torch
+
+from autograder.judge.checks import as_array, as_float, expect_close, fail
+
+pytestmark = pytest.mark.problem("problem1")
+
+WHERE_NET = "problem1.py:Net"
+INPUT = [1, 1, 32, 32]
+CONVS = Counter({(1, 6, (5, 5)): 1, (6, 16, (5, 5)): 1})
+LINEARS = Counter({(400, 120): 1, (120, 84): 1, (84, 10): 1})
+FORWARD_TOL = {"rtol": 1e-4, "atol": 1e-5}
+
+
+@pytest.fixture(scope="module")
+def described(worker):
+    """The student's Net as the worker describes it (built once for the module)."""
+    return worker.call("describe_net", module="problem1", input_shape=INPUT, doing="building Net()")
+
+
+@pytest.fixture
+def ref_net(reference, rng):
+    """The reference Net with weights drawn for this run."""
+    torch.manual_seed(int(rng.integers(2**31)))
+    return reference("problem1").Net()
+
+
+def student_shapes(described) -> list[tuple[int, ...]]:
+    return [tuple(p["shape"]) for p in described["parameters"]]
+
+
+def weights_for_student(ref_net, shapes) -> list[np.ndarray] | None:
+    """The reference weights in the student's parameter order, matched by shape (None if impossible)."""
+    by_shape = {tuple(p.shape): p.detach().numpy().copy() for p in ref_net.parameters()}
+    if len(by_shape) != len(list(ref_net.parameters())) or sorted(shapes) != sorted(by_shape):
+        return None
+    return [by_shape[s] for s in shapes]
+
+
+def layer_summary(layers) -> str:
+    parts = []
+    for layer in layers:
+        if layer["type"] == "Conv2d":
+            parts.append(f"Conv2d({layer['in_channels']}→{layer['out_channels']}, "
+                         f"{'×'.join(map(str, layer['kernel_size']))})")
+        elif layer["type"] == "Linear":
+            parts.append(f"Linear({layer['in_features']}→{layer['out_features']})")
+    return ", ".join(parts) or "no Conv2d or Linear layers"
+
+
+@pytest.mark.points(2)
+def test_module_tree(described):
+    """Two Conv2d (1→6, 6→16, 5×5) and three Linear (400→120→84→10)"""
+    layers = described["layers"]
+    convs = Counter((l["in_channels"], l["out_channels"], tuple(l["kernel_size"]))
+                    for l in layers if l["type"] == "Conv2d")
+    linears = Counter((l["in_features"], l["out_features"]) for l in layers if l["type"] == "Linear")
+    if convs != CONVS or linears != LINEARS:
+        fail("the layers of Net()", "Conv2d(1→6, 5×5), Conv2d(6→16, 5×5), Linear(400→120), "
+             "Linear(120→84), Linear(84→10)", layer_summary(layers), WHERE_NET)
+
+
+@pytest.mark.points(2)
+def test_parameters(described):
+    """10 parameter tensors, the first layer's weight of shape (6, 1, 5, 5), 61,706 weights"""
+    shapes = student_shapes(described)
+    if len(shapes) != 10:
+        fail("len(list(net.parameters()))", "10", str(len(shapes)), WHERE_NET)
+    first_conv = next((s for s in shapes if len(s) == 4), None)
+    if first_conv != (6, 1, 5, 5):
+        fail("the first convolution's weight (params[0] in the tutorial's order)", "(6, 1, 5, 5)",
+             str(first_conv), WHERE_NET)
+    if described["weights"] != 61706:
+        fail("the number of weights (sum of numel over parameters)", "61,706",
+             f"{described['weights']:,}", WHERE_NET)
+
+
+@pytest.mark.points(1)
+def test_output_shape(described):
+    """The output for one 1×1×32×32 input has shape (1, 10)"""
+    if described["output_shape"] != [1, 10]:
+        fail("net(torch.randn(1, 1, 32, 32)).shape", "(1, 10)", str(tuple(described["output_shape"])),
+             WHERE_NET)
+
+
+@pytest.mark.points(4)
+def test_forward_equivalence(worker, described, ref_net, rng, remark):
+    """With the reference's weights, Net computes the reference's function"""
+    weights = weights_for_student(ref_net, student_shapes(described))
+    if weights is None:
+        remark("forward pass not compared: the parameter shapes differ from the reference's "
+               "(charged once, in the structure checks)")
+        return
+    x = rng.normal(0, 1, size=(3, 1, 32, 32)).astype(np.float32)
+    found = worker.call("forward", module="problem1", weights=weights, inputs=x, doing="running forward")
+    with torch.no_grad():
+        expected = ref_net(torch.from_numpy(x)).numpy()
+    expect_close(found, expected, "net(x) for 3 random inputs, with the reference's weights loaded",
+                 WHERE_NET + ".forward", **FORWARD_TOL)
+
+
+def _student_loss(worker, weights, x, target) -> float:
+    """The MSE loss of the student's net in float64, computed here from its output."""
+    out = as_array(worker.call("forward", module="problem1", weights=weights, inputs=x, double=True,
+                               doing="running forward in float64"), "net(x)", WHERE_NET)
+    return float(np.mean((out.reshape(target.shape) - target) ** 2))
+
+
+@pytest.mark.points(3)
+def test_loss_and_gradients(worker, described, ref_net, rng):
+    """zero_grad() clears the gradients; MSE loss and backward() give the right gradients"""
+    shapes = student_shapes(described)
+    weights = weights_for_student(ref_net, shapes)
+    comparable = weights is not None
+    if weights is None:  # compare the student's net with itself (finite differences)
+        weights = [rng.normal(0, 0.1, size=s).astype(np.float32) for s in shapes]
+    x = rng.normal(0, 1, size=(1, 1, 32, 32)).astype(np.float32)
+    target = rng.normal(0, 1, size=(1, 10)).astype(np.float32)
+    got = worker.call("loss_and_gradients", module="problem1", weights=weights, inputs=x, target=target,
+                      doing="computing the loss and its gradients")
+    for i, g in enumerate(got["grads_after_zero_grad"]):
+        if g is not None and np.any(as_array(g, "a gradient after zero_grad()", WHERE_NET) != 0):
+            fail("the gradients after net.zero_grad()", "zeros or None",
+                 f"non-zero values in parameter {i} of shape {shapes[i]}", WHERE_NET)
+    grads = got["grads"]
+    if any(g is None for g in grads):
+        missing = [str(shapes[i]) for i, g in enumerate(grads) if g is None]
+        fail("the gradients after loss.backward()", "a gradient for every parameter",
+             f"no gradient for parameter(s) of shape {', '.join(missing)} — is the forward pass "
+             "cut from autograd (.data, .detach(), NumPy)?", WHERE_NET + ".forward")
+    if comparable:
+        out = ref_net(torch.from_numpy(x))
+        loss = torch.nn.functional.mse_loss(out, torch.from_numpy(target))
+        ref_net.zero_grad()
+        loss.backward()
+        by_shape = {tuple(p.shape): p.grad.numpy() for p in ref_net.parameters()}
+        expect_close(as_float(got["loss"], "the MSE loss", WHERE_NET), loss.item(),
+                     "nn.MSELoss()(net(x), target) with the reference's weights", WHERE_NET, rtol=1e-4, atol=1e-6)
+        for i, shape in enumerate(shapes):
+            expect_close(grads[i], by_shape[shape],
+                         f"the gradient of parameter {i} (shape {shape}) after loss.backward()",
+                         WHERE_NET, rtol=1e-3, atol=1e-5)
+    # finite differences (float64) on a few coordinates of the first bias: the student's own
+    # forward pass and backward pass must agree, whatever the architecture
+    bias_index = next((i for i, s in enumerate(shapes) if len(s) == 1), 0)
+    bias_grad = as_array(grads[bias_index], "a gradient", WHERE_NET).reshape(-1)
+    eps = 1e-6
+    x64, t64 = x.astype(np.float64), target.astype(np.float64)
+    for j in range(min(3, bias_grad.size)):
+        plus = [w.astype(np.float64) for w in weights]
+        minus = [w.astype(np.float64) for w in weights]
+        plus[bias_index].reshape(-1)[j] += eps
+        minus[bias_index].reshape(-1)[j] -= eps
+        numeric = (_student_loss(worker, plus, x64, t64) - _student_loss(worker, minus, x64, t64)) / (2 * eps)
+        if not np.isclose(bias_grad[j], numeric, rtol=1e-2, atol=1e-5):
+            fail(f"∂loss/∂bias[{j}] of parameter {bias_index} against a finite difference",
+                 f"{numeric:.6g} (central difference in float64, ε={eps:g})",
+                 f"{bias_grad[j]:.6g} from backward()", WHERE_NET + ".forward")
+
+
+@pytest.mark.points(3)
+def test_sgd_step(worker, described, rng):
+    """sgd_step(net, lr) moves every parameter by exactly −lr·grad, like torch.optim.SGD"""
+    shapes = student_shapes(described)
+    weights = [rng.normal(0, 0.1, size=s).astype(np.float32) for s in shapes]
+    grads = [rng.normal(0, 1, size=s).astype(np.float32) for s in shapes]
+    lr = 0.01
+    found = worker.call("sgd_step", module="problem1", weights=weights, grads=grads, learning_rate=lr,
+                        doing="calling sgd_step(net, 0.01)")
+    params = [torch.nn.Parameter(torch.from_numpy(w.copy())) for w in weights]
+    for p, g in zip(params, grads):
+        p.grad = torch.from_numpy(g)
+    torch.optim.SGD(params, lr=lr).step()
+    if type(found) is not list or len(found) != len(shapes):
+        fail("the parameters after sgd_step", f"{len(shapes)} tensors", "something else", "problem1.py:sgd_step")
+    for i, (p, w) in enumerate(zip(params, weights)):
+        got = as_array(found[i], f"parameter {i} after sgd_step", "problem1.py:sgd_step")
+        if np.allclose(got, w):
+            fail(f"parameter {i} (shape {shapes[i]}) after sgd_step(net, 0.01)", "w − 0.01·grad",
+                 "unchanged — the update must change the net's parameters in place", "problem1.py:sgd_step")
+        expect_close(got, p.detach().numpy(),
+                     f"parameter {i} (shape {shapes[i]}) after sgd_step(net, 0.01), against one "
+                     "torch.optim.SGD(lr=0.01) step", "problem1.py:sgd_step", rtol=1e-5, atol=1e-6)

@@ -1,0 +1,36 @@
+"""Problem 3-(6) — L2 regularisation (6 points).
+
+Split: make_optimizer puts a weight decay > 0 on every parameter of the net 3; test accuracy at
+the floor 3. The amount is the student's choice (the homework's example used 1e-6); a decay so
+large that the net cannot learn shows up in the floor.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from autograder.judge.checks import describe, fail
+
+pytestmark = pytest.mark.problem("problem3_6")
+
+MODULE = "problem3_6"
+WHERE = "problem3_6.py:make_optimizer"
+
+
+@pytest.mark.points(3)
+def test_weight_decay_on_every_parameter(optimizers):
+    """make_optimizer: weight decay (L2) greater than 0 on every parameter of the net"""
+    d = optimizers.describe(MODULE)
+    optimizers.check_covers_every_parameter(d, WHERE)
+    without = [name for g in d["groups"] for name in g["params"]
+               if not (isinstance(g["settings"].get("weight_decay"), (int, float))
+                       and g["settings"]["weight_decay"] > 0)]
+    if without:
+        fail("weight_decay of each parameter's group", "greater than 0 for every parameter",
+             f"{describe(optimizers.setting(d, 'weight_decay'))} — no decay on {', '.join(without)}", WHERE)
+
+
+@pytest.mark.points(3)
+def test_accuracy_floor(training_runs, record_training):
+    """Trained with this optimizer (given Net, transform and loss), the net reaches the accuracy floor"""
+    training_runs.check_floor(MODULE, record_training)

@@ -1,0 +1,147 @@
+"""Problem 5 — loss functions in NumPy (14 points).
+
+Split: each of the three functions 4 (the homework's example 2, random cases 2), and plain lists
+accepted as well as arrays 2 (judged against the function's own answer for arrays, so a wrong
+formula is not charged twice).
+
+Conventions decided here:
+* ``MSE`` is the homework's ½·Σ(y−t)². A mean-based answer (Σ/n) or one without the ½ is a
+  different quantity from the one asked for and earns no credit on the MSE checks; the feedback
+  says which convention the value matches, so the TA can see it at a glance.
+* ``cross_entropy_error`` is −Σ t·ln(y + 1e-7); the random cases keep y well above 1e-7, so an
+  answer with another small delta (or none) is not penalised.
+* ``loglikelihood`` is −log(y at the answer): the natural log and log₂ are both in use in course
+  textbooks and both earn full marks; a remark names which one matched.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from autograder.judge.checks import as_float, fail
+
+pytestmark = pytest.mark.problem("problem5")
+
+Y = [0.001, 0.9, 0.001, 0.098]
+T = [0, 0, 0, 1]
+RTOL = 1e-6
+
+
+def call(worker, name, y, t):
+    return worker.call("call_function", module="problem5", name=name, args=[y, t],
+                       doing=f"calling {name}")
+
+
+def random_case(rng, n=10):
+    """A prediction (a softmax of random logits) and a one-hot answer."""
+    logits = rng.normal(0, 2, size=n)
+    y = np.exp(logits - logits.max())
+    y /= y.sum()
+    t = np.zeros(n)
+    t[rng.integers(n)] = 1.0
+    return y, t
+
+
+def close(a: float, b: float) -> bool:
+    return bool(np.isclose(a, b, rtol=RTOL, atol=1e-12))
+
+
+def mse_conventions(y, t) -> dict[str, float]:
+    d = (np.asarray(y, float) - np.asarray(t, float)) ** 2
+    return {"½·Σ (the homework's)": 0.5 * d.sum(), "Σ (no ½)": d.sum(), "mean": d.mean(),
+            "½·mean": 0.5 * d.mean()}
+
+
+def check_mse(worker, reference, y, t, checked):
+    where = "problem5.py:MSE"
+    found = as_float(call(worker, "MSE", y, t), checked, where)
+    expected = float(reference("problem5").MSE(y, t))
+    if not close(found, expected):
+        matches = [k for k, v in mse_conventions(y, t).items() if close(found, v)]
+        hint = f" — that is the {matches[0]} convention" if matches else ""
+        fail(checked, f"{expected:.10g} (½·Σ(y−t)²)", f"{found:.10g}{hint}", where)
+
+
+@pytest.mark.points(2)
+def test_mse_example(worker, reference):
+    """MSE of the homework's example is 0.811803 (½·Σ(y−t)²)"""
+    check_mse(worker, reference, np.array(Y), np.array(T), "MSE(y, t) for the homework's example")
+
+
+@pytest.mark.points(2)
+def test_mse_random(worker, reference, rng):
+    """MSE on random predictions equals ½·Σ(y−t)²"""
+    for _ in range(3):
+        y, t = random_case(rng)
+        check_mse(worker, reference, y, t, "MSE(y, t) for a random prediction of 10 classes")
+
+
+def check_cross_entropy(worker, reference, y, t, checked):
+    where = "problem5.py:cross_entropy_error"
+    found = as_float(call(worker, "cross_entropy_error", y, t), checked, where)
+    expected = float(reference("problem5").cross_entropy_error(y, t))
+    if not np.isclose(found, expected, rtol=1e-5, atol=1e-9):
+        fail(checked, f"{expected:.10g} (−Σ t·ln(y + 1e-7))", f"{found:.10g}", where)
+
+
+@pytest.mark.points(2)
+def test_cross_entropy_example(worker, reference):
+    """cross_entropy_error of the homework's example is 2.3227867799…"""
+    check_cross_entropy(worker, reference, np.array(Y), np.array(T),
+                        "cross_entropy_error(y, t) for the homework's example")
+
+
+@pytest.mark.points(2)
+def test_cross_entropy_random(worker, reference, rng):
+    """cross_entropy_error on random predictions equals −Σ t·ln(y)"""
+    for _ in range(3):
+        y, t = random_case(rng)
+        check_cross_entropy(worker, reference, y, t,
+                            "cross_entropy_error(y, t) for a random prediction of 10 classes")
+
+
+def check_loglikelihood(worker, y, t, checked, remark) -> None:
+    where = "problem5.py:loglikelihood"
+    found = as_float(call(worker, "loglikelihood", y, t), checked, where)
+    p = float(np.asarray(y, float)[int(np.argmax(t))])
+    bases = {"natural log": -np.log(p), "log₂": -np.log2(p), "log₁₀": -np.log10(p)}
+    matched = [name for name, v in bases.items() if close(found, v)]
+    if not matched or matched[0] == "log₁₀":
+        fail(checked, f"−ln(y at the answer) = {bases['natural log']:.10g} "
+             f"(or with log₂: {bases['log₂']:.10g})", f"{found:.10g}", where)
+    if matched[0] != "natural log":
+        remark(f"loglikelihood uses {matched[0]} (accepted; the natural log gives "
+               f"{bases['natural log']:.6g} for the homework's example)")
+
+
+@pytest.mark.points(2)
+def test_loglikelihood_example(worker, remark):
+    """loglikelihood of the homework's example: 2.3227878 (ln) or 3.3510744 (log₂)"""
+    check_loglikelihood(worker, np.array(Y), np.array(T),
+                        "loglikelihood(y, t) for the homework's example", remark)
+
+
+@pytest.mark.points(2)
+def test_loglikelihood_random(worker, rng, remark):
+    """loglikelihood on random predictions is −log of the answer's probability"""
+    notes: list[str] = []
+    for _ in range(3):
+        y, t = random_case(rng)
+        check_loglikelihood(worker, y, t, "loglikelihood(y, t) for a random prediction of 10 classes",
+                            notes.append)
+    if notes:
+        remark(notes[0])
+
+
+@pytest.mark.points(2)
+def test_lists_and_arrays(worker):
+    """The three functions accept plain lists and give the same values as for arrays"""
+    for name in ("MSE", "cross_entropy_error", "loglikelihood"):
+        where = f"problem5.py:{name}"
+        checked = f"{name}(y, t) with y and t given as Python lists"
+        from_arrays = as_float(call(worker, name, np.array(Y), np.array(T)),
+                               f"{name}(y, t) with arrays", where)
+        from_lists = as_float(call(worker, name, list(Y), list(T)), checked, where)
+        if not close(from_lists, from_arrays):
+            fail(checked, f"the value it gives for arrays, {from_arrays:.10g}", f"{from_lists:.10g}", where)

@@ -1,0 +1,1 @@
+"""The HTML reports: charts, page views and rendering."""

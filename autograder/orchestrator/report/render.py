@@ -1,0 +1,91 @@
+"""Rendering the HTML reports: one page per student and one for the class, from the page views.
+
+Python computes plain data only — numbers, lists, SVG coordinates, the student's report.md split
+into sections — and every bit of markup lives in the Jinja2 templates under ``templates/``, with
+autoescape on. Pages are self-contained (inline CSS, inline SVG, one small inline script for
+sorting tables), open from disk, and carry a Content-Security-Policy that only allows that one
+script (by hash), so even a markup slip could not make a submission's text run as code.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import math
+from pathlib import Path
+from typing import Sequence
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from autograder.common.contract import BY_MODULE
+from autograder.common.results import SubmissionResult
+from autograder.orchestrator import exports
+from autograder.orchestrator.report.views import class_view, submission_view
+
+ARTIFACTS = ("results.json", "junit.xml", "judge.log")
+"""Files beside report.html that the page links to when they exist."""
+
+
+def environment() -> Environment:
+    """The template environment: package templates, autoescape on for every template."""
+    env = Environment(
+        loader=PackageLoader("autograder.orchestrator", "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html", "htm", "xml", "svg"),
+                                     default_for_string=True, default=True),
+        trim_blocks=True, lstrip_blocks=True,
+    )
+    env.filters["pts"] = _points
+    env.filters["pct"] = _percent
+    env.filters["secs"] = _seconds
+    script = env.get_template("page.js").render()  # included verbatim by base.html
+    env.globals["script_hash"] = "sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    env.globals["problem_title"] = lambda m: BY_MODULE[m].title if m in BY_MODULE else m
+    return env
+
+
+def _points(value: float | None) -> str:
+    return "" if value is None or not math.isfinite(value) else f"{value:g}"
+
+
+def _percent(value: float | None, digits: int = 0) -> str:
+    return "—" if value is None or not math.isfinite(value) else f"{value:.{digits}f} %"
+
+
+def _seconds(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return "—"
+    return f"{value:.2f} s" if value < 10 else f"{value:.0f} s" if value < 600 else f"{value / 60:.1f} min"
+
+
+def _safe_dir_name(student: str) -> str:
+    if not student or student in {".", ".."} or Path(student).name != student:
+        raise ValueError(f"student name {student!r} cannot be used as a folder name")
+    return student
+
+
+def render_submission(result: SubmissionResult, path: Path, env: Environment | None = None) -> Path:
+    """Write the student's report page at ``path`` (links to results.json etc. found beside it)."""
+    env = env or environment()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    files = [name for name in ARTIFACTS if (path.parent / name).is_file()]
+    html = env.get_template("report.html").render(v=submission_view(result, files), r=result)
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+def render_class(results: Sequence[SubmissionResult], path: Path, env: Environment | None = None) -> Path:
+    """Write the class page at ``path``; links assume each report is at ``<student>/report.html`` beside it."""
+    env = env or environment()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    html = env.get_template("index.html").render(c=class_view(results))
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+def render_all(out: Path, results: list[SubmissionResult]) -> None:
+    """``out/<student>/report.html`` for each result, ``out/index.html`` and ``out/grades.csv``."""
+    env = environment()
+    for r in results:
+        render_submission(r, out / _safe_dir_name(r.student) / "report.html", env)
+    render_class(results, out / "index.html", env)
+    exports.write_grades_csv(results, out / "grades.csv")

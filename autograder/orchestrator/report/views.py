@@ -1,0 +1,195 @@
+"""What each page shows, as plain data: a student's page and the class page, from the results model."""
+
+from __future__ import annotations
+
+import re
+import statistics
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from autograder.common.contract import BY_MODULE, PROBLEMS
+from autograder.common.results import Outcome, Status, SubmissionResult, TestResult, TrainingRecord
+from autograder.orchestrator.report.answers import AnswerSection, answer_sections
+from autograder.orchestrator.report.charts import (AccuracyChart, Histogram, LossPlot,
+                                                   accuracy_chart, histogram, loss_plot)
+
+MAX_OUTPUT_CHARS = 20_000
+"""The report shows at most this much of the captured output (its tail)."""
+
+
+@dataclass
+class TrainingView:
+    record: TrainingRecord
+    plot: LossPlot
+    accuracy: AccuracyChart
+    pieces: list[tuple[str, str]]
+
+
+def training_view(record: TrainingRecord) -> TrainingView:
+    steps = record.steps if record.stopped_early and len(record.losses) == record.steps_run else 0
+    return TrainingView(record, loss_plot(record.losses, steps=steps), accuracy_chart(record),
+                        sorted(record.pieces.items()))
+
+
+# -- one submission -----------------------------------------------------------------------------
+@dataclass
+class ProblemView:
+    module: str
+    title: str
+    points: float
+    max_points: float
+    tests: list[TestResult]
+    training: list[TrainingView]
+    answers: list[AnswerSection]
+    counts: dict[str, int]
+    pending: float
+    """Points of checks that were not graded."""
+
+
+@dataclass
+class SubmissionView:
+    result: SubmissionResult
+    problems: list[ProblemView]
+    general_answers: list[AnswerSection]
+    output: str
+    output_shown_from: int
+    """How many characters of the captured output were cut from its start (0: all shown)."""
+    counts: dict[str, int]
+    pending: float
+    percent: float | None
+    files: list[str] = field(default_factory=list)
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
+
+def _counts(tests: Sequence[TestResult]) -> dict[str, int]:
+    return {o.value: sum(t.outcome is o for t in tests) for o in Outcome}
+
+
+def submission_view(result: SubmissionResult, files: Sequence[str] = ()) -> SubmissionView:
+    """Everything the student's page shows, as plain data, grouped by problem in contract order."""
+    sections = answer_sections(result.report_md) if result.report_md else []
+    known = [p.module for p in PROBLEMS]
+    extra = sorted({t.problem for t in result.tests} - set(known))
+    problems = []
+    for module in known + extra:
+        tests = [t for t in result.tests if t.problem == module]
+        training = [training_view(r) for r in result.training if r.problem == module]
+        answers = [s for s in sections if s.problem == module]
+        if not (tests or training or answers):
+            continue
+        problems.append(ProblemView(
+            module=module, title=BY_MODULE[module].title if module in BY_MODULE else module,
+            points=round(sum(t.points for t in tests), 4), max_points=round(sum(t.max_points for t in tests), 4),
+            tests=tests, training=training, answers=answers, counts=_counts(tests),
+            pending=round(sum(t.max_points for t in tests if t.outcome is Outcome.NOT_GRADED), 4)))
+    output = _ANSI.sub("", result.output)
+    cut = max(0, len(output) - MAX_OUTPUT_CHARS)
+    return SubmissionView(
+        result=result, problems=problems, general_answers=[s for s in sections if s.problem is None],
+        output=output[cut:], output_shown_from=cut, counts=_counts(result.tests),
+        pending=round(sum(t.max_points for t in result.not_graded), 4),
+        percent=100 * result.score / result.max_score if result.max_score else None, files=list(files))
+
+
+# -- the class ----------------------------------------------------------------------------------
+@dataclass
+class Cell:
+    points: float
+    max_points: float
+    not_graded: int
+
+
+@dataclass
+class ClassRow:
+    student: str
+    href: str
+    score: float
+    max_score: float
+    percent: float | None
+    status: str
+    status_reason: str
+    cells: list[Cell | None]
+    not_graded: int
+    attention: list[str]
+    """Why this row needs a second look: the status reason, each distinct not-graded reason."""
+
+
+@dataclass
+class CheckStat:
+    id: str
+    name: str
+    problem: str
+    max_points: float
+    passed: int = 0
+    failed: int = 0
+    not_graded: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        """Share of the graded attempts that passed (not-graded ones do not count either way)."""
+        graded = self.passed + self.failed
+        return self.passed / graded if graded else None
+
+
+@dataclass
+class ClassView:
+    rows: list[ClassRow]
+    problems: list[tuple[str, str]]
+    """(module, title) of every problem graded for anyone, in contract order."""
+    tests: list[CheckStat]
+    histogram: Histogram
+    summary: dict[str, float | int | None]
+
+
+def _href(student: str) -> str:
+    return f"{student}/report.html"
+
+
+def check_stats(results: Sequence[SubmissionResult]) -> list[CheckStat]:
+    """Every check across the class with its pass count, hardest first (then contract order)."""
+    stats: dict[str, CheckStat] = {}
+    for r in results:
+        for t in r.tests:
+            s = stats.setdefault(t.id, CheckStat(t.id, t.name, t.problem, t.max_points))
+            if t.outcome is Outcome.PASSED:
+                s.passed += 1
+            elif t.outcome is Outcome.FAILED:
+                s.failed += 1
+            else:
+                s.not_graded += 1
+    order = {p.module: i for i, p in enumerate(PROBLEMS)}
+    first_seen = {k: i for i, k in enumerate(stats)}
+    return sorted(stats.values(), key=lambda s: (1 if s.rate is None else 0, s.rate or 0.0,
+                                                 order.get(s.problem, len(order)), first_seen[s.id]))
+
+
+def class_view(results: Sequence[SubmissionResult]) -> ClassView:
+    """The class page's data: one row per student, per-check pass rates, the histogram, counts."""
+    results = sorted(results, key=lambda r: r.student)
+    present = {t.problem for r in results for t in r.tests}
+    problems = [(p.module, p.title) for p in PROBLEMS if p.module in present]
+    rows = []
+    for r in results:
+        by_module = {p.module: p for p in r.problems()}
+        cells: list[Cell | None] = []
+        for module, _ in problems:
+            p = by_module.get(module)
+            cells.append(Cell(p.points, p.max_points, p.not_graded) if p else None)
+        attention = [r.status_reason] if r.status is not Status.GRADED else []
+        attention += dict.fromkeys(t.message or f"{t.name}: not graded" for t in r.not_graded)
+        rows.append(ClassRow(r.student, _href(r.student), r.score, r.max_score,
+                             100 * r.score / r.max_score if r.max_score else None,
+                             r.status.value, r.status_reason, cells, len(r.not_graded), attention))
+    percents = [row.percent for row in rows if row.percent is not None]
+    summary: dict[str, float | int | None] = {
+        "students": len(results),
+        "mean": statistics.fmean(percents) if percents else None,
+        "median": statistics.median(percents) if percents else None,
+        "not_graded_checks": sum(len(r.not_graded) for r in results),
+        "incomplete": sum(bool(r.not_graded) for r in results),
+        "grader_faults": sum(r.status is Status.GRADER_FAULT for r in results),
+        "ungradable": sum(r.status is Status.UNGRADABLE for r in results),
+    }
+    return ClassView(rows, problems, check_stats(results), histogram(results), summary)

@@ -1,0 +1,46 @@
+"""What a probe may use: the submission's modules, by their contract names, and the data folder."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from autograder.common.contract import BY_MODULE
+
+
+@dataclass
+class WorkerContext:
+    """What a probe may use: the submission folder, the data folder and the chosen device."""
+
+    submission: Path
+    data: Path | None
+    device: str
+    modules: dict[str, Any]
+
+    def module(self, name: str) -> Any:
+        """Import a submission module by its contract name (cached for this worker's life)."""
+        if name not in BY_MODULE:
+            raise ValueError(f"{name!r} is not a module of the contract")
+        if name not in self.modules:
+            self.modules[name] = importlib.import_module(name)
+        return self.modules[name]
+
+    def name(self, module: str, attr: str) -> Any:
+        """``module.attr``, with the contract's fallback of a variation to ``problem2``."""
+        mod = self.module(module)
+        if hasattr(mod, attr):
+            return getattr(mod, attr)
+        spec = BY_MODULE[module]
+        if spec.own_names and attr not in spec.own_names:
+            return self.name("problem2", attr)
+        raise MissingName(module, attr)
+
+
+class MissingName(Exception):
+    """A module of the contract lacks a name the contract asks for."""
+
+    def __init__(self, module: str, attr: str) -> None:
+        super().__init__(f"{module}.py does not define {attr!r}")
+        self.module, self.attr = module, attr

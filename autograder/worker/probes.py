@@ -1,0 +1,168 @@
+"""Trusted probe functions that run inside the worker on the student's modules.
+
+Each probe takes the `WorkerContext` and plain-data arguments, and returns plain data (numbers,
+strings, lists, dicts, arrays): the judge decides what is right, never the probe. Probes only
+*observe* the student's code; they hold no expected values.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+
+from autograder.common.contract import BY_MODULE
+from autograder.worker.context import WorkerContext
+from autograder.worker.registry import probe
+
+
+@probe
+def import_module(ctx: WorkerContext, module: str) -> dict[str, Any]:
+    """Import ``module``; a variation is imported over the baseline when problem2 is broken.
+
+    A student's ``problem3_n.py`` usually does ``from problem2 import ...``: if their problem2.py
+    does not import, the variation is imported against the homework's given baseline instead,
+    so that the bug costs points in problem 2 only.
+    """
+    spec = BY_MODULE[module]
+    substituted = False
+    if spec.own_names and "problem2" not in ctx.modules:
+        try:
+            ctx.module("problem2")
+        except BaseException:
+            from autograder.worker import baseline  # torch: only variations, which need it anyway
+
+            sys.modules["problem2"] = baseline
+            ctx.modules["problem2"] = baseline
+            substituted = True
+    mod = ctx.module(module)
+    return {"defined": [n for n in spec.names if hasattr(mod, n)], "baseline_problem2": substituted}
+
+
+@probe
+def call_function(ctx: WorkerContext, module: str, name: str, args: list[Any]) -> Any:
+    """``module.name(*args)``: for the NumPy problems."""
+    return ctx.name(module, name)(*args)
+
+
+def _build(ctx: WorkerContext, module: str, name: str = "Net") -> Any:
+    import torch
+
+    torch.manual_seed(0)
+    return ctx.name(module, name)()
+
+
+def _load_in_order(net: Any, weights: list[np.ndarray]) -> None:
+    """Copy ``weights`` into ``net``'s parameters in parameter order, checking shapes."""
+    import torch
+
+    params = list(net.parameters())
+    if len(params) != len(weights):
+        raise ValueError(f"Net has {len(params)} parameter tensors; {len(weights)} were expected")
+    with torch.no_grad():
+        for i, (p, w) in enumerate(zip(params, weights)):
+            if tuple(p.shape) != tuple(w.shape):
+                raise ValueError(f"parameter {i} has shape {tuple(p.shape)}; "
+                                 f"{tuple(w.shape)} was expected")
+            p.copy_(torch.from_numpy(w))
+
+
+@probe
+def describe_net(ctx: WorkerContext, module: str, input_shape: list[int]) -> dict[str, Any]:
+    """The module tree, parameter shapes in order, and the shapes each layer outputs."""
+    import torch
+
+    net = _build(ctx, module)
+    if not isinstance(net, torch.nn.Module):
+        raise TypeError(f"Net() returned a {type(net).__name__}, not a torch.nn.Module")
+    layers = []
+    for qualname, m in net.named_modules():
+        if qualname == "" or list(m.children()):
+            continue
+        info: dict[str, Any] = {"name": qualname, "type": type(m).__name__}
+        for attr in ("in_channels", "out_channels", "kernel_size", "stride", "padding",
+                     "in_features", "out_features", "num_features"):
+            if hasattr(m, attr):
+                value = getattr(m, attr)
+                info[attr] = list(value) if isinstance(value, tuple) else value
+        layers.append(info)
+    params = [{"name": n, "shape": list(p.shape)} for n, p in net.named_parameters()]
+    calls: list[dict[str, Any]] = []
+
+    def hook(mod: Any, _inp: Any, out: Any) -> None:
+        if isinstance(out, torch.Tensor):
+            calls.append({"module": names[id(mod)], "type": type(mod).__name__, "shape": list(out.shape)})
+
+    names = {id(m): n for n, m in net.named_modules()}
+    handles = [m.register_forward_hook(hook) for n, m in net.named_modules() if n and not list(m.children())]
+    net.eval()
+    with torch.no_grad():
+        out = net(torch.zeros(*input_shape))
+    for h in handles:
+        h.remove()
+    return {
+        "layers": layers,
+        "parameters": params,
+        "weights": int(sum(p.numel() for p in net.parameters())),
+        "output_shape": list(out.shape),
+        "calls": calls,
+    }
+
+
+@probe
+def forward(ctx: WorkerContext, module: str, weights: list[np.ndarray], inputs: np.ndarray,
+            train_mode: bool = False, double: bool = False) -> np.ndarray:
+    """Load ``weights`` in parameter order and run the forward pass on ``inputs``.
+
+    ``double`` runs in float64, for finite differences the judge computes.
+    """
+    import torch
+
+    net = _build(ctx, module)
+    if double:
+        net = net.double()
+    _load_in_order(net, weights)
+    net.train(train_mode)
+    with torch.no_grad():
+        return net(torch.from_numpy(inputs))
+
+
+@probe
+def loss_and_gradients(ctx: WorkerContext, module: str, weights: list[np.ndarray],
+                       inputs: np.ndarray, target: np.ndarray) -> dict[str, Any]:
+    """Problem 1's steps (4)–(7): output, MSE loss, gradients after zero_grad and after backward."""
+    import torch
+    import torch.nn.functional as F
+
+    net = _build(ctx, module)
+    _load_in_order(net, weights)
+    x, t = torch.from_numpy(inputs), torch.from_numpy(target)
+    # give every parameter a gradient first, so that zero_grad() has something to clear
+    net(x).sum().backward()
+    net.zero_grad()
+    after_zero = [None if p.grad is None else p.grad.detach().clone() for p in net.parameters()]
+    out = net(x)
+    loss = F.mse_loss(out, t)
+    loss.backward()
+    return {
+        "output": out.detach(),
+        "loss": float(loss.item()),
+        "grads_after_zero_grad": after_zero,
+        "grads": [None if p.grad is None else p.grad.detach() for p in net.parameters()],
+    }
+
+
+@probe
+def sgd_step(ctx: WorkerContext, module: str, weights: list[np.ndarray], grads: list[np.ndarray],
+             learning_rate: float) -> list[np.ndarray]:
+    """Call the student's ``sgd_step(net, learning_rate)`` on given weights and gradients."""
+    import torch
+
+    net = _build(ctx, module)
+    _load_in_order(net, weights)
+    for p, g in zip(net.parameters(), grads):
+        p.grad = torch.from_numpy(g).clone()
+    ctx.name(module, "sgd_step")(net, learning_rate)
+    return [p.detach().clone() for p in net.parameters()]
+
