@@ -79,11 +79,11 @@ def measure(data_path: Path | None, cache: Path, budget_names: list[str], seeds:
                                         test_count=longest.test_images,
                                         checkpoints={steps(b): b.test_images for b in shorter})
         seconds = round(time.perf_counter() - started, 2)
-        predictions = {longest.name: run["predictions"],
-                       **{b.name: run["checkpoints"][steps(b)] for b in shorter if steps(b) in run["checkpoints"]}}
+        predictions = {longest.name: run.predictions,
+                       **{b.name: run.checkpoints[str(steps(b))] for b in shorter if str(steps(b)) in run.checkpoints}}
         for name, pred in predictions.items():
             b = budgets.budget(name)
-            losses = run["losses"][:steps(b)]
+            losses = run.losses[:steps(b)]
             tenth = max(1, len(losses) // 10)
             record = {
                 "budget": name, "seed": seed, "problem": problem, "steps": steps(b),
@@ -91,7 +91,7 @@ def measure(data_path: Path | None, cache: Path, budget_names: list[str], seeds:
                 "accuracy": float(np.mean(pred == labels[:b.test_images])),
                 "first_tenth_loss": float(np.mean(losses[:tenth])),
                 "last_tenth_loss": float(np.mean(losses[-tenth:])),
-                "steps_run": min(run["steps_run"], b.steps), "stopped": run["stopped"],
+                "steps_run": min(run.steps_run, b.steps), "stopped": run.stopped,
                 "seconds": seconds, "run_steps": longest.steps, "device": device,
             }
             before = earlier.get((name, seed, problem))

@@ -26,6 +26,10 @@ class Budget:
     """Mini-batches of 4 images."""
     test_images: int
     """Test images predicted (the first of the fixed-shuffled test split)."""
+    check_timeout: float
+    """pytest-timeout's bound on one check in the judge: a last resort above the worker's own
+    deadlines — twice a training probe's `timeout` (a check may wait for its run behind one other)
+    and a margin."""
     shorter: tuple[tuple[str, int], ...] = ()
     """(problem, mini-batches) for problems trained for fewer than ``steps``: 3-(1), whose steps
     cost about three LeNet steps and whose net learns faster per step (docs/training.md)."""
@@ -52,11 +56,19 @@ class Budget:
         """Wall-clock seconds all probes of one submission may take together at this budget."""
         return 3600.0 + 7 * self.timeout()
 
+    @property
+    def judge_timeout(self) -> float:
+        """Wall-clock seconds a whole judge process may run before `autograde` ends it: every probe
+        of the submission, the workers' starts and the judge's own work."""
+        return self.submission_timeout + 900.0
+
 
 BUDGETS: dict[str, Budget] = {
-    "quick": Budget("quick", steps=2_500, test_images=2_000, shorter=(("problem3_1", 1_500),)),
-    "standard": Budget("standard", steps=7_500, test_images=10_000, shorter=(("problem3_1", 4_500),)),
-    "full": Budget("full", steps=25_000, test_images=10_000),
+    "quick": Budget("quick", steps=2_500, test_images=2_000, check_timeout=900,
+                    shorter=(("problem3_1", 1_500),)),
+    "standard": Budget("standard", steps=7_500, test_images=10_000, check_timeout=2400,
+                       shorter=(("problem3_1", 4_500),)),
+    "full": Budget("full", steps=25_000, test_images=10_000, check_timeout=6000),
 }
 
 STEP_COST: dict[str, float] = {"problem2": 1.0, "problem3_1": 2.8, "problem3_2": 0.9, "problem3_3": 1.4,

@@ -7,10 +7,12 @@ from a results file without regrading.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from autograder.common import typed
 from autograder.common.contract import BY_MODULE, PROBLEMS
 
 
@@ -89,6 +91,16 @@ class TrainingRecord:
 
 
 @dataclass
+class ProblemRun:
+    """The settings a problem was graded with."""
+
+    seed: int
+    budget: str
+    device: str
+    started_at: str = ""
+
+
+@dataclass
 class SubmissionResult:
     """Everything known about grading one submission."""
 
@@ -113,6 +125,13 @@ class SubmissionResult:
     duration: float = 0.0
     report_md: str = ""
     """The student's report.md, if any (shown beside the outputs)."""
+    missing: list[str] = field(default_factory=list)
+    """Modules of the contract the submission does not have (``problem5``), each costing its points."""
+    memory_bound: str = ""
+    """How each worker's memory was bounded (a cgroup, or resource limits per process)."""
+    runs: dict[str, ProblemRun] = field(default_factory=dict)
+    """Per problem, the run that graded it: after a regrade of some problems (``--problems``) the
+    others keep the seed and budget they were graded with."""
 
     @property
     def score(self) -> float:
@@ -147,18 +166,30 @@ class SubmissionResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SubmissionResult:
-        data = dict(data)
-        data.pop("score", None)
-        data.pop("max_score", None)
-        tests = []
-        for t in data.pop("tests", []):
-            t = dict(t)
-            fb = t.pop("feedback", None)
-            t["outcome"] = Outcome(t["outcome"])
-            tests.append(TestResult(feedback=Feedback(**fb) if fb else None, **t))
-        training = [TrainingRecord(**r) for r in data.pop("training", [])]
-        status = Status(data.pop("status", "graded"))
-        return cls(tests=tests, training=training, status=status, **data)
+        """The model from `to_dict`'s plain data, every field checked (`typed.TypeMismatch` if not)."""
+        data = {k: v for k, v in data.items() if k not in ("score", "max_score")}
+        return typed.parse(cls, data, "result")
+
+
+def merge_regrade(earlier: SubmissionResult, later: SubmissionResult, problems: list[str]) -> SubmissionResult:
+    """``later`` regraded only ``problems`` of the submission ``earlier`` graded: the other problems
+    keep ``earlier``'s checks, training runs and settings (`SubmissionResult.runs`)."""
+    def kept(module: str) -> bool:
+        return module not in problems
+
+    order = {p.module: i for i, p in enumerate(PROBLEMS)}
+    runs = {m: ProblemRun(earlier.seed, earlier.budget, earlier.device, earlier.started_at)
+            for m in {t.problem for t in earlier.tests}}
+    runs.update(earlier.runs)
+    merged = dataclasses.replace(
+        later,
+        tests=sorted([t for t in earlier.tests if kept(t.problem)] + later.tests,
+                     key=lambda t: order.get(t.problem, len(order))),
+        training=sorted([r for r in earlier.training if kept(r.problem)] + later.training,
+                        key=lambda r: order.get(r.problem, len(order))),
+        runs={**{m: r for m, r in runs.items() if kept(m)}, **later.runs},
+    )
+    return merged
 
 
 @dataclass
@@ -170,6 +201,11 @@ class ProblemScore:
     points: float
     max_points: float
     not_graded: int = 0
+
+    def line(self) -> str:
+        """``problem4    8 / 10  (1 not graded)``: how the console and results.json show it."""
+        note = f"  ({self.not_graded} not graded)" if self.not_graded else ""
+        return f"{self.module:<11} {self.points:g} / {self.max_points:g}{note}"
 
 
 def problem_title(module: str) -> str:

@@ -77,9 +77,7 @@ def _summary(result: SubmissionResult) -> str:
                      "(the grader could not run them; no points were lost) — rerun before publishing.")
     if result.status.value != "graded":
         lines.append(f"{result.status.value}: {result.status_reason}")
-    for p in result.problems():
-        note = f"  ({p.not_graded} not graded)" if p.not_graded else ""
-        lines.append(f"  {p.module:<11} {p.points:g} / {p.max_points:g}{note}")
+    lines += [f"  {p.line()}" for p in result.problems()]
     return "\n".join(lines)
 
 

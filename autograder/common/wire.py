@@ -28,6 +28,8 @@ _PREFIX = struct.Struct(">4sIQ")
 
 MAX_DEPTH = 64
 """Lists and dicts nested deeper than this are refused (deeper ones break ``repr`` and friends)."""
+MAX_ARRAYS = 100_000
+"""Array descriptions one frame may hold."""
 ALLOWED_DTYPES = frozenset(
     {"bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64"}
 )
@@ -150,20 +152,25 @@ def read_frame(stream: BinaryIO, limits: Limits) -> Any:
     return decode(_read_exact(stream, header_len), _read_exact(stream, body_len))
 
 
-def decode(header_bytes: bytes, body: bytes) -> Any:
-    """Rebuild the value of a frame from its header and body."""
-    try:
-        header = json.loads(header_bytes.decode("utf-8"))
-    except (ValueError, RecursionError) as exc:  # ValueError: bad UTF-8, bad JSON, 5000-digit ints
-        raise WireError(f"header is not JSON: {str(exc)[:200]}") from None
-    if type(header) is not dict or type(header.get("arrays")) is not list or "value" not in header:
-        raise WireError("header lacks 'value' or 'arrays'")
-    specs = header["arrays"]
+def _bounded_int(text: str) -> int:
+    value = int(text)
+    if not -(2**63) <= value < 2**63:
+        raise WireError(f"an integer of {len(text)} digits is out of range")
+    return value
 
-    def array(i: Any) -> np.ndarray:
-        if type(i) is not int or not 0 <= i < len(specs):
-            raise WireError(f"bad array reference {i!r}")
-        spec = specs[i]
+
+def _no_constant(name: str) -> Any:
+    raise WireError(f"{name} is not allowed in a header (non-finite floats travel as $float)")
+
+
+def _array_specs(specs: Any, body_len: int) -> list[tuple[np.dtype, tuple[int, ...], int, int]]:
+    """The header's array descriptions, checked together: known dtypes and shapes, sizes that
+    match, each inside the body and none overlapping another — so the arrays decoded can never add
+    up to more than the body itself."""
+    if type(specs) is not list or len(specs) > MAX_ARRAYS:
+        raise WireError(f"header's 'arrays' is not a list of at most {MAX_ARRAYS:,} descriptions")
+    out = []
+    for i, spec in enumerate(specs):
         try:
             dtype = np.dtype(spec["dtype"])
             shape = tuple(int(s) for s in spec["shape"])
@@ -172,8 +179,38 @@ def decode(header_bytes: bytes, body: bytes) -> Any:
             raise WireError(f"bad array description {str(spec)[:200]}") from None
         if dtype.name not in ALLOWED_DTYPES or any(s < 0 for s in shape) or len(shape) > 32:
             raise WireError(f"array {i}: dtype {dtype} or shape {shape} not allowed")
-        if nbytes != math.prod(shape) * dtype.itemsize or offset < 0 or offset + nbytes > len(body):
+        if nbytes != math.prod(shape) * dtype.itemsize or offset < 0 or offset + nbytes > body_len:
             raise WireError(f"array {i}: size does not match its description")
+        out.append((dtype, shape, offset, nbytes))
+    spans = sorted((offset, offset + nbytes) for _, _, offset, nbytes in out if nbytes)
+    if any(a_end > b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:])):
+        raise WireError("array descriptions overlap in the body")
+    return out
+
+
+def decode(header_bytes: bytes, body: bytes) -> Any:
+    """Rebuild the value of a frame from its header and body.
+
+    Each array is decoded once, from its own bytes of the body: a header that names an array twice
+    or describes overlapping arrays is refused, so a small frame cannot decode into a large value.
+    Integers beyond 64 bits are refused as well.
+    """
+    try:
+        header = json.loads(header_bytes.decode("utf-8"), parse_int=_bounded_int, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:  # ValueError: bad UTF-8, bad JSON, 5000-digit ints
+        raise WireError(f"header is not JSON: {str(exc)[:200]}") from None
+    if type(header) is not dict or "value" not in header or "arrays" not in header:
+        raise WireError("header lacks 'value' or 'arrays'")
+    specs = _array_specs(header["arrays"], len(body))
+    taken: set[int] = set()
+
+    def array(i: Any) -> np.ndarray:
+        if type(i) is not int or not 0 <= i < len(specs):
+            raise WireError(f"bad array reference {i!r}")
+        if i in taken:
+            raise WireError(f"array {i} is referenced more than once")
+        taken.add(i)
+        dtype, shape, offset, _ = specs[i]
         return np.frombuffer(body, dtype=dtype, count=math.prod(shape), offset=offset).reshape(shape).copy()
 
     def walk(v: Any, depth: int) -> Any:

@@ -35,15 +35,16 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from autograder.common.contract import CLASSES
+
 CIFAR_FOLDERS: tuple[str, ...] = (
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
 )
 """CIFAR-10's class names in label order, as its own files and image-folder copies spell them."""
 
-_SHORT_NAMES = ("plane", "car", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 LABEL_OF_FOLDER: dict[str, int] = {
     **{name: i for i, name in enumerate(CIFAR_FOLDERS)},
-    **{name: i for i, name in enumerate(_SHORT_NAMES)},
+    **{name: i for i, name in enumerate(CLASSES)},
 }
 """Class folder name → label: by CIFAR's order, never by alphabetical order of the folders."""
 
@@ -142,15 +143,18 @@ def _download(root: Path) -> str | None:
 
 
 def find_source(data: Path | None, *, download: bool = True) -> _Source:
-    """The data set ``data`` names, or ``./data`` (downloading there when allowed)."""
+    """The data set ``data`` names, or by default ``./data`` of the current folder as a torchvision
+    root (downloading there when allowed and online)."""
     if data is not None:
         source = _locate(data)
         if source is None:
             what = "does not exist" if not data.exists() else (
                 "holds neither cifar-10-batches-py, nor train/ and test/ class folders, nor an archive")
             raise DataUnavailable(f"CIFAR-10 not found (looked in {data}: it {what})")
+        if not os.access(source.path, os.R_OK):
+            raise DataUnavailable(f"CIFAR-10 not readable: {source.path} (permission denied)")
         return source
-    default = Path("data")
+    default = Path.cwd() / "data"
     source = _locate(default) if default.exists() else None
     if source is not None:
         return source
@@ -158,8 +162,9 @@ def find_source(data: Path | None, *, download: bool = True) -> _Source:
     source = _locate(default) if reason is None else None
     if source is None:
         raise DataUnavailable(
-            f"CIFAR-10 not found (looked in {default.resolve()} as a torchvision root; no --data "
-            f"or AUTOGRADE_DATA given; the download failed: {reason or 'no data after download'})")
+            f"CIFAR-10 not found (no --data or AUTOGRADE_DATA given, no data/cifar10-jpeg.tar.gz in "
+            f"the project, nothing in {default} as a torchvision root; the download failed: "
+            f"{reason or 'no data after download'})")
     return source
 
 

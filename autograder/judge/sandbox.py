@@ -1,17 +1,20 @@
-"""How a worker process is confined: the bubblewrap command line and the resource limits.
+"""How a worker process is confined: the bubblewrap command line, its environment and its uid.
 
 Two modes, and the results say which one graded a submission:
 
-* ``bubblewrap``: a fresh mount, PID, network, IPC and UTS namespace. The worker sees, read-only,
-  only the system libraries, the Python installation, the grader's own package, a copy of the
-  submission and the training data; it writes only to a private scratch folder (also its
-  ``/tmp``); it has no network; it dies with the judge. When the judge runs as root the worker
+* ``bubblewrap`` (the default, and required unless the other is asked for by name): a fresh
+  mount, PID, network, IPC and UTS namespace. The worker sees, read-only, only the system
+  libraries, the Python installation, the worker's half of the grader's package, a copy of the
+  submission and the training data; it writes only to two size-bounded tmpfs (its scratch folder
+  and ``/tmp``); it has no network; it dies with the judge. When the judge runs as root the worker
   drops to a uid of its own, so the process limit holds and it can signal nothing of the judge's.
-* ``limits only`` (no usable ``bwrap``, e.g. on a laptop): the same resource limits and timeouts,
-  a scratch folder as working directory, but no filesystem, network or uid isolation.
+* ``limits only``: the same resource limits and timeouts, a scratch folder as working directory,
+  but no filesystem, network or uid isolation. Only when asked for by name
+  (``--sandbox limits-only``), refused as root, and announced on every page.
 
-The limits (address space, CPU seconds, processes, file size, open files) are set by the worker
-itself before it imports any student code; see `worker._apply_limits`.
+The limits (memory, CPU seconds, processes, file size, open files) are set by the worker itself
+before it imports any student code (`autograder.worker.main.apply_limits`); memory may also be
+bounded by a cgroup of the worker's own (`memory_cgroup`).
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from autograder.common.limits import SCRATCH_BYTES
 
 
 class SandboxMode(str, enum.Enum):
@@ -33,20 +37,8 @@ class SandboxMode(str, enum.Enum):
     LIMITS_ONLY = "limits only"
 
 
-@dataclass(frozen=True)
-class ResourceLimits:
-    """Per-worker limits; every number is generous for a correct hw3 submission."""
-
-    address_space: int = 12 * 2**30
-    """Virtual memory in bytes (torch alone maps about 3.6 GiB)."""
-    cpu_seconds: int = 3600
-    processes: int = 256
-    """Processes and threads of the worker's uid."""
-    file_size: int = 256 * 2**20
-    open_files: int = 512
-
-    def as_dict(self) -> dict[str, int]:
-        return asdict(self)
+class SandboxUnavailable(RuntimeError):
+    """The sandbox asked for cannot be used here; the message says why and how to fix it."""
 
 
 GRADER_MOUNT = "/opt/autograder"
@@ -61,38 +53,49 @@ ETC_ENTRIES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "loc
 """What of /etc the worker sees: the dynamic linker's and fontconfig's settings, the time zone and
 the user database. Not the rest, which may hold credentials (pip.conf, npmrc, gitconfig, …) that a
 submission could copy into an exception message and so into its feedback."""
+CUDA_DEVICES = ("nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "nvidia-modeset", "nvidia-caps", "dri")
+"""Device nodes the NVIDIA driver needs besides the GPUs' own ``/dev/nvidia<N>``."""
 UID_BASE = 200_000
 """Workers run as uids from here on (see `slot_uid`): no real account uses them, one per concurrent worker."""
 
+FIX_BWRAP = ("install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap) and allow unprivileged "
+             "user namespaces (Ubuntu 24.04: sysctl kernel.apparmor_restrict_unprivileged_userns=0), "
+             "or grade as root; --sandbox limits-only grades without isolation (not as root)")
+LIMITS_ONLY_NOTE = ("limits-only mode, asked for by name: resource limits and timeouts only — no "
+                    "filesystem, network or uid isolation; the student's code ran with the grader's "
+                    "rights")
+
 
 @functools.lru_cache(maxsize=1)
-def bwrap_problem() -> str | None:
-    """Why bubblewrap cannot be used here, or None when it works."""
+def bwrap_check() -> tuple[str | None, str]:
+    """(absolute path of a working ``bwrap``, "") or (None, why it cannot be used here)."""
     path = shutil.which("bwrap")
     if path is None:
-        return "bwrap is not installed"
+        return None, "bwrap is not installed (not on PATH)"
+    path = str(Path(path).resolve())
     try:
         proc = subprocess.run(
             [path, "--ro-bind", "/", "/", "--unshare-pid", "--unshare-net", "--die-with-parent", "true"],
             capture_output=True, timeout=30,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"bwrap failed to run: {exc}"
+        return None, f"bwrap ({path}) failed to run: {exc}"
     if proc.returncode != 0:
-        return f"bwrap failed: {proc.stderr.decode(errors='replace').strip()[:300]}"
-    return None
+        return None, f"bwrap ({path}) failed: {proc.stderr.decode(errors='replace').strip()[:300]}"
+    return path, ""
 
 
-def choose_mode(requested: str = "auto") -> SandboxMode:
-    """``auto`` takes bubblewrap when it works; ``bubblewrap`` insists on it."""
+def mode_for(requested: str) -> SandboxMode:
+    """The sandbox ``requested`` ("bubblewrap" or "limits-only"), or SandboxUnavailable saying why not."""
     if requested == "limits-only":
+        if os.getuid() == 0:
+            raise SandboxUnavailable("--sandbox limits-only is refused as root: the student's code "
+                                     "would run as root with nothing to confine it; " + FIX_BWRAP)
         return SandboxMode.LIMITS_ONLY
-    problem = bwrap_problem()
-    if problem is None:
-        return SandboxMode.BWRAP
-    if requested == "bubblewrap":
-        raise RuntimeError(f"the bubblewrap sandbox was asked for, but {problem}")
-    return SandboxMode.LIMITS_ONLY
+    path, problem = bwrap_check()
+    if path is None:
+        raise SandboxUnavailable(f"the bubblewrap sandbox cannot run here: {problem}. To fix: {FIX_BWRAP}")
+    return SandboxMode.BWRAP
 
 
 def _python_roots() -> list[Path]:
@@ -128,14 +131,27 @@ def _parents_0755(path: Path) -> list[str]:
     return args
 
 
-def bwrap_args(*, submission: Path, scratch: Path, data: Path | None, grader: Path,
-               device: str) -> list[str]:
-    """The bubblewrap command line up to (not including) the worker's own argv."""
+def _tmpfs(path: str, size: int = SCRATCH_BYTES, perms: str = "1777") -> list[str]:
+    """A size-bounded tmpfs at ``path`` (its pages are memory, so it counts in the worker's share)."""
+    return ["--perms", perms, "--size", str(size), "--tmpfs", path]
+
+
+def cuda_devices(dev: Path = Path("/dev")) -> list[Path]:
+    """The device nodes a CUDA worker needs, those present on this machine."""
+    found = sorted(dev.glob("nvidia[0-9]*"))
+    return found + [dev / name for name in CUDA_DEVICES if (dev / name).exists()]
+
+
+def bwrap_args(*, bwrap: str, submission: Path, data: Path | None, grader: Path, device: str) -> list[str]:
+    """The bubblewrap command line up to (not including) the worker's own argv. ``bwrap`` is the
+    absolute path that `bwrap_check` found working (the worker's own PATH is not searched)."""
     args = [
-        "bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+        bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
         "--unshare-cgroup-try", "--die-with-parent", "--new-session",
         "--proc", "/proc", "--dev", "/dev",
     ]  # no --clearenv: bwrap is started with `worker_environment` only, which the worker must keep
+    # /tmp first: the Python installation may live under it (a checkout in /tmp), mounted on top
+    args += _tmpfs("/tmp") + _tmpfs("/dev/shm")
     for system in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64"):
         if Path(system).exists():
             args += ["--ro-bind", system, system]
@@ -143,24 +159,24 @@ def bwrap_args(*, submission: Path, scratch: Path, data: Path | None, grader: Pa
     for name in ETC_ENTRIES:
         if Path("/etc", name).exists():
             args += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
-    for root in _python_roots():
+    roots = _python_roots()
+    for root in roots:
         if str(root).startswith(("/usr/", "/bin/", "/lib")):
             continue
         args += _parents_0755(root) + ["--ro-bind", str(root), str(root)]
-    if any(grader.is_relative_to(root) for root in _python_roots()):
-        args += ["--tmpfs", str(grader)]  # an installed package: the judge's half (reference, suites) stays hidden
+    if any(grader.is_relative_to(root) for root in roots):
+        args += ["--tmpfs", str(grader)]  # an installed package: its judge half (reference, suites) stays hidden
     args += _parents_0755(Path(GRADER_MOUNT, "autograder")) + ["--perms", "0755", "--dir", f"{GRADER_MOUNT}/autograder"]
     for part in WORKER_PARTS:
         args += ["--ro-bind", str(grader / part), f"{GRADER_MOUNT}/autograder/{part}"]
     args += ["--ro-bind", str(submission), SUBMISSION_MOUNT]
-    args += ["--bind", str(scratch), SCRATCH_MOUNT, "--bind", str(scratch / "tmp"), "/tmp"]
+    args += _tmpfs(SCRATCH_MOUNT)
     if data is not None:
         args += ["--ro-bind", str(data), DATA_MOUNT]
     if device == "cuda":
-        for dev in sorted(Path("/dev").glob("nvidia*")):
-            args += ["--dev-bind", str(dev), str(dev)]
-        if Path("/dev/dri").exists():
-            args += ["--dev-bind", "/dev/dri", "/dev/dri"]
+        for node in cuda_devices():
+            args += ["--dev-bind", str(node), str(node)]
+        args += ["--ro-bind-try", "/sys", "/sys"]  # the driver reads the GPUs' PCI and NUMA facts there
     args += ["--chdir", SCRATCH_MOUNT]
     return args
 
@@ -181,7 +197,10 @@ def worker_environment(*, device: str, scratch: str, threads: int) -> dict[str, 
         "TORCH_HOME": scratch,
         "XDG_CACHE_HOME": scratch,
     }
-    if device != "cuda":
+    if device == "cuda":
+        if os.environ.get("CUDA_VISIBLE_DEVICES"):  # the GPUs this judge was given (a Slurm job's)
+            env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
+    else:
         env["CUDA_VISIBLE_DEVICES"] = ""
     return env
 
@@ -212,10 +231,6 @@ def slot_uid(slot: int = 0) -> int:
     return UID_BASE + (os.getpid() % 100_000) * WORKERS_PER_JUDGE + slot
 
 
-def prepare_scratch(scratch: Path, uid: int | None) -> None:
-    """Create the scratch folder (and its tmp) owned by the worker's uid."""
+def prepare_scratch(scratch: Path) -> None:
+    """The scratch folder of a limits-only worker (and its tmp); bubblewrap workers get a tmpfs."""
     (scratch / "tmp").mkdir(parents=True, exist_ok=True)
-    if uid is not None and os.getuid() == 0:
-        for p in (scratch, scratch / "tmp"):
-            os.chown(p, uid, uid)
-            p.chmod(0o700)

@@ -27,16 +27,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from autograder.common.protocol import TrainingRequest
 from autograder.judge.worker_client import Worker
 
 
 @dataclass(frozen=True)
 class TrainingJob:
-    """One training probe: its arguments for `Worker.call`."""
+    """One training run to make."""
 
     problem: str
-    request: dict[str, Any]
-    """Keyword arguments of ``Worker.call("train_and_predict", …)``, ``module`` included."""
+    request: TrainingRequest
 
 
 @dataclass
@@ -50,7 +50,10 @@ class _Slot:
 class TrainingPool:
     """The runs of one grading session and the lanes that make them."""
 
-    def __init__(self, jobs: list[TrainingJob], lanes: int, make_worker: Callable[[int], Worker]) -> None:
+    def __init__(self, jobs: list[TrainingJob], lanes: int, make_worker: Callable[[int], Worker],
+                 run: Callable[[Worker, TrainingRequest], Any]) -> None:
+        self._run = run
+        """How a lane's worker makes a run (`TrainingRuns._call`)."""
         self._slots = {job.problem: _Slot(job) for job in jobs}
         self._queue = [job.problem for job in jobs]
         self._lock = threading.Lock()
@@ -94,7 +97,7 @@ class TrainingPool:
         worker = self.workers[index]
         while (slot := self._take()) is not None:
             try:
-                slot.reply = worker.call("train_and_predict", **slot.job.request)
+                slot.reply = self._run(worker, slot.job.request)
             except BaseException as exc:  # kept for the checks that read this run; never lost
                 slot.error = exc
             finally:

@@ -1,13 +1,19 @@
 """The judge's handle on a worker: start it in the sandbox, send probes, read checked replies.
 
-A probe that raises, runs too long, sends a bad reply or kills the worker becomes a
-`ProbeFailure` naming the file and what happened; the worker is then discarded and the next call
-starts a fresh one. A worker that cannot even start is a `SandboxFault`: the grader's problem,
-reported as "not graded", never as the student's zero.
+Everything a worker sends is the student's doing once their code has run: a probe that raises,
+runs too long, stops reading, closes its pipe, dies, or sends a reply that does not fit its type
+(`autograder.common.protocol.REPLIES`) becomes a `ProbeFailure` naming the file and what happened;
+the worker is then discarded and the next call starts a fresh one. Every read *and write* keeps
+the probe's deadline, so no worker can stall the judge. Only what happens before any student code
+runs — the sandbox failing to start, the device failing to start — is a `SandboxFault`: the
+grader's problem, reported as "not graded", never as the student's zero.
 """
 
 from __future__ import annotations
 
+import ctypes
+import enum
+import errno
 import json
 import os
 import select
@@ -22,10 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autograder.judge import sandbox
-from autograder.common import wire
+from autograder.common import limits, protocol, typed, wire
 from autograder.common.contract import BY_MODULE
-from autograder.judge.sandbox import ResourceLimits, SandboxMode
+from autograder.common.protocol import ProbeError, ProbeReply, Ready, WorkerStart
+from autograder.judge import sandbox
+from autograder.judge.memory_cgroup import MemoryCgroup
+from autograder.judge.sandbox import SandboxMode
 
 MAX_SUBMISSION_BYTES = 50 * 2**20
 """A submission folder larger than this is not copied in full (files past it are left out)."""
@@ -39,7 +47,9 @@ class WorkerSettings:
     mode: SandboxMode
     data: Path | None = None
     device: str = "cpu"
-    limits: ResourceLimits = field(default_factory=ResourceLimits)
+    memory: int = limits.WORKER_ADDRESS_SPACE
+    """This worker's share of the machine's memory (`limits.worker_memory_share`)."""
+    gpu_memory_fraction: float | None = None
     threads: int = 1
     startup_timeout: float = 180.0
     import_timeout: float = 20.0
@@ -59,17 +69,34 @@ class SandboxFault(Exception):
     """The worker could not be started: a fault of the grader's machine, not of the student."""
 
 
+class FailureKind(str, enum.Enum):
+    """How a probe failed; each is the student's code's doing."""
+
+    RAISED = "raised"
+    MISSING = "missing"
+    """A module or name of the contract is not there."""
+    TIMEOUT = "timeout"
+    CRASHED = "crashed"
+    """The worker died, or closed or stopped reading its pipes."""
+    BAD_REPLY = "bad_reply"
+    """A reply that is malformed, too large, or not of the probe's reply type."""
+
+
 class ProbeFailure(Exception):
     """A probe did not produce a usable answer because of the submission's code."""
 
-    def __init__(self, kind: str, message: str, *, where: str | None = None,
+    def __init__(self, kind: FailureKind, message: str, *, where: str | None = None,
                  details: str = "") -> None:
         super().__init__(message)
         self.kind = kind
-        """'raised', 'missing', 'timeout', 'crashed' or 'bad_reply'."""
         self.message = message
         self.where = where
         self.details = details
+
+
+class OutOfGpuMemory(Exception):
+    """CUDA ran out of memory during a probe: retried, then not graded — never charged to the student
+    (other workers share the GPU)."""
 
 
 class OutputTail:
@@ -106,21 +133,43 @@ class OutputTail:
         return text
 
 
-class _DeadlineReader:
-    """A file-like ``read`` over a pipe that raises TimeoutError past a deadline."""
+class _Pipes:
+    """The request pipe (written without blocking) and the reply pipe (read with ``select``), both
+    under one deadline: TimeoutError past it, BrokenPipeError when the worker closed its end."""
 
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
+    def __init__(self, request_fd: int, reply_fd: int) -> None:
+        self.request_fd, self.fd = request_fd, reply_fd
+        os.set_blocking(request_fd, False)
         self.deadline = float("inf")
 
-    def read(self, n: int) -> bytes:
+    def _wait(self, readable: bool) -> None:
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError
-        ready, _, _ = select.select([self.fd], [], [], remaining)
-        if not ready:
+        ready = select.select([self.fd] if readable else [], [] if readable else [self.request_fd], [], remaining)
+        if not any(ready):
             raise TimeoutError
+
+    def read(self, n: int) -> bytes:
+        self._wait(readable=True)
         return os.read(self.fd, n)
+
+    def write_all(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            self._wait(readable=False)
+            try:
+                sent = os.write(self.request_fd, view[: 1 << 16])
+            except BlockingIOError:
+                continue
+            view = view[sent:]
+
+    def close(self) -> None:
+        for fd in (self.request_fd, self.fd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
 
 def copy_submission(src: Path, dst: Path) -> list[str]:
@@ -148,11 +197,13 @@ def copy_submission(src: Path, dst: Path) -> list[str]:
     return skipped
 
 
-def _describe_exit(code: int | None) -> str:
+def _describe_exit(code: int | None, oom_killed: bool = False) -> str:
+    if oom_killed:
+        return "killed for using more memory than its share of the machine"
     if code is None:
         return "it stopped answering"
-    if code < 0:
-        sig = -code
+    if code < 0 or code > 128:  # killed by a signal (bubblewrap reports its child's as 128 + N)
+        sig = -code if code < 0 else code - 128
         name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
         hints = {
             "SIGKILL": "killed — most often for using too much memory",
@@ -162,6 +213,24 @@ def _describe_exit(code: int | None) -> str:
         }
         return f"{name}: {hints.get(name, 'killed by a signal')}"
     return f"it exited with status {code}"
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL a worker's whole process group and reap it (never waiting more than 10 s)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def _die_with_parent() -> None:
+    """PR_SET_PDEATHSIG: SIGKILL this process when its parent (the judge's thread) ends."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
 
 
 class Worker:
@@ -175,8 +244,8 @@ class Worker:
         self._copy = self._tmp / "submission"
         self.skipped_files = copy_submission(settings.submission, self._copy)
         self._proc: subprocess.Popen[bytes] | None = None
-        self._requests: Any = None
-        self._replies: _DeadlineReader | None = None
+        self._pipes: _Pipes | None = None
+        self._cgroup: MemoryCgroup | None = None
         self._tails: list[OutputTail] = []
         self._imported: set[str] = set()
         self._import_failures: dict[str, ProbeFailure] = {}
@@ -189,9 +258,12 @@ class Worker:
         self._sequence = 0
         """The id of the last request sent; replies echo it."""
         self.ready_info: dict[str, Any] = {}
+        self.memory_bound = ""
+        """How this worker's memory was bounded, for the results ("a cgroup of 6.0 GiB", …)."""
+        self._start_fault: SandboxFault | None = None
 
     # -- life cycle -------------------------------------------------------------------------
-    def _argv_and_env(self, scratch: Path) -> tuple[list[str], dict[str, str]]:
+    def _argv_and_env(self, scratch: Path, worker_limits: limits.ResourceLimits) -> tuple[list[str], dict[str, str]]:
         s = self.settings
         bwrap = s.mode is SandboxMode.BWRAP
         sub = sandbox.SUBMISSION_MOUNT if bwrap else str(self._copy)
@@ -199,37 +271,67 @@ class Worker:
         data = (sandbox.DATA_MOUNT if bwrap else str(s.data)) if s.data else None
         grader_parent = sandbox.GRADER_MOUNT if bwrap else str(sandbox.grader_package().parent)
         paths = sandbox.stdlib_paths() + [grader_parent] + sandbox.site_paths()
-        config = {
-            "limits": s.limits.as_dict(), "uid": self.uid if bwrap else None,
-            "scratch": scr, "submission": sub, "data": data, "device": s.device,
-            "threads": s.threads, "preload": list(s.preload),
-        }
-        argv = [sys.executable, "-I", "-u", "-S", "-B", "-c", sandbox.bootstrap_code(paths), json.dumps(config)]
+        start = WorkerStart(limits=worker_limits, uid=self.uid if bwrap else None, scratch=scr,
+                            submission=sub, data=data, device=s.device, threads=s.threads,
+                            preload=tuple(s.preload), gpu_memory_fraction=s.gpu_memory_fraction)
+        argv = [sys.executable, "-I", "-u", "-S", "-B", "-c", sandbox.bootstrap_code(paths),
+                json.dumps(typed.to_plain(start))]
         env = sandbox.worker_environment(device=s.device, scratch=scr, threads=s.threads)
         if bwrap:
-            argv = sandbox.bwrap_args(submission=self._copy, scratch=scratch, data=s.data,
+            path, problem = sandbox.bwrap_check()
+            if path is None:
+                raise SandboxFault(problem)
+            argv = sandbox.bwrap_args(bwrap=path, submission=self._copy, data=s.data,
                                       grader=sandbox.grader_package(), device=s.device) + argv
         return argv, env
 
     def start(self) -> None:
-        """Start a fresh worker and wait for its handshake; SandboxFault if it never comes."""
+        """Start a fresh worker and wait for its handshake; SandboxFault if it never comes. A worker
+        that could not start once is not tried again: every later call fails at once with the same
+        reason (no stall of a start timeout per check)."""
+        if self._start_fault is not None:
+            raise self._start_fault
         self.stop()
         self.starts += 1
         began = time.monotonic()
         try:
             self._start()
+        except SandboxFault as fault:
+            self._start_fault = fault
+            raise
         finally:
             self.start_seconds += time.monotonic() - began
 
+    def _memory(self) -> limits.ResourceLimits:
+        """This start's memory bound: a cgroup of the worker's own when the host allows one."""
+        s = self.settings
+        name = f"autograde-{os.getpid()}-{s.slot}-{self.starts}"
+        self._cgroup = MemoryCgroup.create(name, s.memory)
+        gib = s.memory / limits.GiB
+        if self._cgroup is not None:
+            self.memory_bound = f"a memory cgroup of {gib:.1f} GiB for the worker's processes"
+        elif s.device == "cuda":
+            self.memory_bound = f"{gib:.1f} GiB of private memory per process (RLIMIT_DATA; no memory cgroup here)"
+        else:
+            self.memory_bound = f"{gib:.1f} GiB of address space per process (RLIMIT_AS; no memory cgroup here)"
+        return limits.limits_for(s.device, s.memory, cgroup=self._cgroup is not None)
+
     def _start(self) -> None:
         scratch = self._tmp / f"scratch{self.starts}"
-        sandbox.prepare_scratch(scratch, self.uid if self.settings.mode is SandboxMode.BWRAP else None)
-        argv, env = self._argv_and_env(scratch)
+        if self.settings.mode is SandboxMode.LIMITS_ONLY:
+            sandbox.prepare_scratch(scratch)
+        argv, env = self._argv_and_env(scratch, self._memory())
         req_r, req_w = os.pipe()
         rep_r, rep_w = os.pipe()
         out_r, out_w = os.pipe()
+        cgroup = self._cgroup
+        orphan_guard = self.settings.mode is SandboxMode.LIMITS_ONLY
 
-        def child_fds() -> None:
+        def in_child() -> None:
+            if cgroup is not None:
+                cgroup.join()
+            if orphan_guard:  # no bubblewrap to die with the judge: the kernel kills it instead
+                _die_with_parent()
             a, b = os.dup(req_r), os.dup(rep_w)
             os.dup2(a, 3)
             os.dup2(b, 4)
@@ -237,53 +339,45 @@ class Worker:
         try:
             self._proc = subprocess.Popen(
                 argv, env=env, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
-                preexec_fn=child_fds, pass_fds=(3, 4), start_new_session=True,
+                preexec_fn=in_child, pass_fds=(3, 4), start_new_session=True,
             )
-        except OSError as exc:
+        except (OSError, subprocess.SubprocessError) as exc:
+            for fd in (req_w, rep_r, out_r):
+                os.close(fd)
             raise SandboxFault(f"could not start the worker: {exc}") from None
         finally:
             for fd in (req_r, rep_w, out_w):
                 os.close(fd)
-        self._requests = os.fdopen(req_w, "wb")
-        self._replies = _DeadlineReader(rep_r)
+        self._pipes = _Pipes(req_w, rep_r)
         self._tails.append(OutputTail(out_r, self.settings.output_limit))
         self._imported.clear()
-        self._replies.deadline = time.monotonic() + self.settings.startup_timeout
+        self._pipes.deadline = time.monotonic() + self.settings.startup_timeout
         try:
-            hello = wire.read_frame(self._replies, self.settings.reply_limits)
-        except (TimeoutError, wire.WireError) as exc:
+            hello = typed.parse(Ready, wire.read_frame(self._pipes, self.settings.reply_limits), "handshake")
+        except (TimeoutError, wire.WireError, typed.TypeMismatch) as exc:
             self.stop()
             reason = "timed out" if isinstance(exc, TimeoutError) else str(exc)
             raise SandboxFault(f"the sandboxed worker failed to start ({reason}): "
                                f"{self._tails[-1].text()[-1500:]}") from None
-        if type(hello) is not dict or hello.get("ready") is not True:
+        if hello.device_error:
             self.stop()
-            raise SandboxFault("the worker's handshake was not understood")
-        self.ready_info = hello
+            raise SandboxFault(f"CUDA could not start in the sandbox: {hello.device_error}")
+        self.ready_info = typed.to_plain(hello)
 
     def stop(self) -> None:
         """Kill the worker and everything it started."""
         proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
-        for stream in (self._requests,):
-            try:
-                stream.close()
-            except OSError:
-                pass
-        if self._replies is not None:
-            os.close(self._replies.fd)
-            self._replies = None
-        if self._tails:
+        if proc is not None:
+            _kill(proc)
+        if self._pipes is not None:
+            self._pipes.close()
+            self._pipes = None
+        if proc is not None and self._tails:
             self._tails[-1].join()
+        if self._cgroup is not None:
+            self._cgroup.kill_all()
+            self._cgroup.remove()
+            self._cgroup = None
 
     def close(self) -> None:
         """Stop the worker and remove its copy of the submission and its scratch."""
@@ -300,46 +394,74 @@ class Worker:
         return sum(t.total for t in self._tails)
 
     # -- calls ------------------------------------------------------------------------------
-    def _exchange(self, probe: str, args: dict[str, Any], timeout: float, doing: str,
-                  where: str) -> Any:
+    def _died(self) -> str:
+        """How the worker ended, once its reply pipe closed: its exit status, or — when it is still
+        alive a moment later — that it closed the pipe itself (it is killed then, so nothing here
+        can hang)."""
+        proc, cgroup = self._proc, self._cgroup
+        code = None
+        if proc is not None:
+            try:
+                code = proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                _kill(proc)
+        if cgroup is not None and cgroup.oom_kills() > 0:
+            return _describe_exit(code, oom_killed=True)
+        if code is None:
+            return "it closed its reply pipe"
+        return _describe_exit(code)
+
+    def _exchange(self, probe: str, args: dict[str, Any], timeout: float, doing: str, where: str) -> Any:
         if self.busy_seconds >= self.settings.submission_timeout:
-            raise ProbeFailure("timeout", f"{where}: not run — the submission used up its "
+            raise ProbeFailure(FailureKind.TIMEOUT, f"{where}: not run — the submission used up its "
                                f"{self.settings.submission_timeout:.0f} s of grading time", where=where)
         if self._proc is None or self._proc.poll() is not None:
             self.start()
-        assert self._replies is not None and self._proc is not None
+        assert self._pipes is not None and self._proc is not None
         timeout = min(timeout, self.settings.submission_timeout - self.busy_seconds)
         started = time.monotonic()
         self._sequence += 1
         try:
-            self._requests.write(wire.encode({"probe": probe, "args": args, "id": self._sequence}))
-            self._requests.flush()
-            self._replies.deadline = started + timeout
-            reply = self._read_reply(self._sequence)
+            self._pipes.deadline = started + timeout
+            self._pipes.write_all(wire.encode({"probe": probe, "args": args, "id": self._sequence}))
+            frame = self._read_reply(self._sequence)
+            reply = typed.parse(ProbeReply, frame, "reply")
+            if reply.id != self._sequence:
+                raise typed.TypeMismatch("reply.id", str(self._sequence), reply.id)
         except TimeoutError:
             self.stop()
-            raise ProbeFailure("timeout", f"{where}: {doing} took longer than {timeout:.0f} s",
+            raise ProbeFailure(FailureKind.TIMEOUT, f"{where}: {doing} took longer than {timeout:.0f} s",
                                where=where) from None
-        except (wire.ClosedError, BrokenPipeError):
-            proc = self._proc
-            code = proc.wait(timeout=10) if proc is not None else None
+        except (wire.ClosedError, BrokenPipeError, ConnectionError) as exc:
+            how = self._died()
             self.stop()
-            raise ProbeFailure("crashed", f"{where}: the worker process died while {doing} "
-                               f"({_describe_exit(code)})", where=where) from None
-        except wire.WireError as exc:
+            raise ProbeFailure(FailureKind.CRASHED, f"{where}: the worker process died while {doing} "
+                               f"({how})", where=where) from exc
+        except OSError as exc:
+            if exc.errno not in (errno.EPIPE, errno.EBADF):
+                raise
+            how = self._died()
             self.stop()
-            raise ProbeFailure("bad_reply", f"{where}: {doing} sent back an unusable reply: {exc}",
+            raise ProbeFailure(FailureKind.CRASHED, f"{where}: the worker process died while {doing} "
+                               f"({how})", where=where) from None
+        except (wire.WireError, typed.TypeMismatch) as exc:
+            self.stop()  # whatever else is in the pipe cannot be trusted to line up either
+            raise ProbeFailure(FailureKind.BAD_REPLY, f"{where}: {doing} sent back an unusable reply: {exc}",
                                where=where) from None
         finally:
             self.busy_seconds += time.monotonic() - started
-        if (type(reply) is not dict or type(reply.get("ok")) is not bool
-                or type(reply.get("id")) is not int or reply["id"] != self._sequence
-                or (not reply["ok"] and type(reply.get("error")) is not dict)):
-            self.stop()  # whatever else is in the pipe cannot be trusted to line up either
-            raise ProbeFailure("bad_reply", f"{where}: {doing} sent back a malformed reply", where=where)
-        if not reply["ok"]:
-            raise _failure_from_error(reply["error"], where, doing)
-        return reply.get("value")
+        if not reply.ok:
+            if reply.error is None:
+                raise ProbeFailure(FailureKind.BAD_REPLY, f"{where}: {doing} sent back a malformed reply", where=where)
+            if reply.error.out_of_memory and self.settings.device == "cuda":
+                self.stop()  # the GPU memory it held goes back to the others
+                raise OutOfGpuMemory(f"{where}: CUDA ran out of memory while {doing}: {reply.error.message[:300]}")
+            raise _failure_from_error(reply.error, where, doing)
+        try:
+            return typed.parse(protocol.REPLIES.get(probe, Any), reply.value, "the reply")
+        except typed.TypeMismatch as exc:
+            raise ProbeFailure(FailureKind.BAD_REPLY, f"{where}: {doing} sent back a reply of the wrong "
+                               f"form: {exc}", where=where) from None
 
     def _read_reply(self, sequence: int) -> Any:
         """The next frame that is not a stale reply to an earlier request.
@@ -347,9 +469,9 @@ class Worker:
         Stale replies come from student code that wrote a frame of its own into the reply pipe
         (echoing the request's id) before the worker's real reply: that real reply is skipped here.
         """
-        assert self._replies is not None
+        assert self._pipes is not None
         while True:
-            reply = wire.read_frame(self._replies, self.settings.reply_limits)
+            reply = wire.read_frame(self._pipes, self.settings.reply_limits)
             rid = reply.get("id") if type(reply) is dict else None
             if not (type(rid) is int and rid < sequence):
                 return reply
@@ -368,11 +490,11 @@ class Worker:
             self._exchange("import_module", {"module": module}, self.settings.import_timeout,
                            "importing", where)
         except ProbeFailure as failure:
-            if failure.kind == "timeout":
+            if failure.kind is FailureKind.TIMEOUT:
                 failure = ProbeFailure(
-                    "timeout", f"{where}: importing took longer than {self.settings.import_timeout:.0f} s"
+                    FailureKind.TIMEOUT, f"{where}: importing took longer than {self.settings.import_timeout:.0f} s"
                     " — move top-level work under `if __name__ == \"__main__\":`", where=where)
-            elif failure.kind == "raised" and not failure.message.startswith(where):
+            elif failure.kind is FailureKind.RAISED and not failure.message.startswith(where):
                 failure = ProbeFailure(failure.kind, f"{where}: importing failed — {failure.message}",
                                        where=failure.where or where, details=failure.details)
             self._import_failures[module] = failure
@@ -383,9 +505,11 @@ class Worker:
 
     def call(self, probe: str, *, module: str, timeout: float | None = None,
              doing: str | None = None, **args: Any) -> Any:
-        """Run ``probe`` on ``module`` of the submission; returns its plain-data answer.
+        """Run ``probe`` on ``module`` of the submission; returns its reply, typed and checked
+        (`protocol.REPLIES`).
 
-        Raises ProbeFailure (the student's code failed) or SandboxFault (the grader's).
+        Raises ProbeFailure (the student's code failed), SandboxFault (the grader's) or
+        OutOfGpuMemory (the shared GPU's).
         """
         if module not in BY_MODULE:
             raise ValueError(f"unknown module {module!r}")
@@ -395,24 +519,17 @@ class Worker:
                               doing or f"running {probe}", f"{module}.py")
 
 
-def _failure_from_error(error: dict[str, Any], where: str, doing: str) -> ProbeFailure:
+def _failure_from_error(error: ProbeError, where: str, doing: str) -> ProbeFailure:
     """Turn the worker's account of an exception into the feedback a student reads."""
-    def text(key: str) -> str:
-        value = error.get(key)
-        return value if type(value) is str else ""
-
-    missing_name = error.get("missing_name")
-    if (type(missing_name) is list and len(missing_name) == 2
-            and all(type(x) is str for x in missing_name)):
-        return ProbeFailure("missing", f"{missing_name[0]}.py does not define `{missing_name[1]}`",
-                            where=f"{missing_name[0]}.py")
-    missing_module = error.get("missing_module")
-    if type(missing_module) is str and missing_module in BY_MODULE:
-        return ProbeFailure("missing", f"{missing_module}.py is missing from the submission "
-                            "(or could not be found)", where=f"{missing_module}.py")
-    loc = text("where") or where
-    message = f"{text('type') or 'Error'}: {text('message')}"
-    if text("type") == "UncheckableValue":
-        return ProbeFailure("bad_reply", f"{where}: {doing} returned a value that cannot be "
-                            f"checked — {text('message')}", where=where)
-    return ProbeFailure("raised", f"{loc}: {message}", where=loc, details=text("traceback"))
+    if error.missing_name is not None:
+        module, name = error.missing_name
+        return ProbeFailure(FailureKind.MISSING, f"{module}.py does not define `{name}`", where=f"{module}.py")
+    if error.missing_module is not None and error.missing_module in BY_MODULE:
+        return ProbeFailure(FailureKind.MISSING, f"{error.missing_module}.py is missing from the submission "
+                            "(or could not be found)", where=f"{error.missing_module}.py")
+    loc = error.where or where
+    if error.type == "UncheckableValue":
+        return ProbeFailure(FailureKind.BAD_REPLY, f"{where}: {doing} returned a value that cannot be "
+                            f"checked — {error.message}", where=where)
+    return ProbeFailure(FailureKind.RAISED, f"{loc}: {error.type or 'Error'}: {error.message}", where=loc,
+                        details=error.traceback)

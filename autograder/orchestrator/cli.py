@@ -7,32 +7,25 @@
     autograde summary DIR           print the scores under DIR as a Markdown table
                                     (``--fail-under SCORE`` turns a low score into exit status 3)
 
-Exit status: 0 when grading completed (whatever the scores); 1 when the grader itself failed on
-some submission (its results say "grader_fault"); 2 for a usage error; 3 when --fail-under is
-given and a submission scored below it.
+Exit status: 0 when every grade is complete (whatever the scores); 1 when the grader itself
+failed on some submission (its results say "grader_fault"); 2 for a usage error (nothing was
+graded); 3 when --fail-under is given and a submission scored below it; 4 when some checks could
+not be graded (the grade is incomplete); 128 + N when stopped by signal N.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import shutil
-import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from autograder import __version__
 from autograder.common import config as cfg
-from autograder.common.contract import PROBLEMS
-from autograder.common.results import Status, SubmissionResult
-
-EXIT_OK, EXIT_GRADER_FAULT, EXIT_USAGE, EXIT_BELOW = 0, 1, 2, 3
+from autograder.common.results import SubmissionResult
+from autograder.orchestrator import class_run
+from autograder.orchestrator.class_run import EXIT_OK, EXIT_USAGE
 SUBCOMMANDS = ("grade", "report", "merge", "summary")
-
-
-class UsageError(Exception):
-    """A problem with what the user asked for (exit status 2)."""
 
 
 def _grade_parser() -> argparse.ArgumentParser:
@@ -44,17 +37,18 @@ def _grade_parser() -> argparse.ArgumentParser:
                     "index.html and grades.csv for the class, under --out.",
         epilog="Other commands: `autograde report DIR` re-renders the HTML from existing results; "
                "`autograde merge DIR... --out DIR` combines shard outputs; `autograde summary DIR` "
-               "prints a Markdown table of scores. Exit status: 0 when grading completed whatever "
-               "the scores; 1 when the grader failed on a submission; 2 for a usage error; 3 when "
-               "a score is below --fail-under.",
+               "prints a Markdown table of scores. Exit status: 0 when every grade is complete "
+               "whatever the scores; 1 when the grader failed on a submission; 2 for a usage error; "
+               "3 when a score is below --fail-under; 4 when some checks could not be graded; "
+               "128+N when stopped by signal N.",
     )
     p.add_argument("submissions", nargs="+", metavar="SUBMISSION_DIR", type=Path,
                    help="a student's folder (problem1.py … problem5.py), or a folder of such folders")
     p.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR",
                    help="where results and reports are written (default: reports/)")
     p.add_argument("--jobs", type=int, default=None, metavar="N",
-                   help="submissions graded at a time (default: the number of CPU cores; "
-                        "4 sharing the GPU with --device cuda)")
+                   help="submissions graded at a time (default: the number of CPU cores, a quarter "
+                        "of them sharing the GPU with --device cuda, fewer when memory is short)")
     p.add_argument("--device", choices=cfg.DEVICES, default=None, help=cfg.HELP["device"])
     p.add_argument("--data", default=None, metavar="PATH", help=cfg.HELP["data"])
     p.add_argument("--budget", choices=cfg.BUDGETS, default=None, help=cfg.HELP["budget"])
@@ -78,92 +72,21 @@ def _grade_parser() -> argparse.ArgumentParser:
     return p
 
 
-def find_submissions(paths: list[Path]) -> list[Path]:
-    """Expand each path: a submission folder itself, or a folder whose subfolders are submissions."""
-    modules = {f"{p.module}.py" for p in PROBLEMS}
-    found: list[Path] = []
-    for path in paths:
-        if not path.is_dir():
-            raise UsageError(f"{path}: not a folder")
-        if any((path / m).is_file() for m in modules):
-            found.append(path)
-            continue
-        subs = sorted(d for d in path.iterdir() if d.is_dir() and not d.name.startswith("."))
-        found.extend(subs if subs else [path])
-    return found
-
-
-def changed_since(submissions: list[Path], ref: str) -> list[Path]:
-    """The submissions with a file changed between ``ref`` and the working tree (git)."""
-    if set(ref) <= {"0"}:  # a new branch: GitHub's "before" is all zeros
-        return submissions
-    changed: set[Path] = set()
-    for folder in submissions:
-        proc = subprocess.run(["git", "diff", "--name-only", ref, "--", "."], cwd=folder,
-                              capture_output=True, text=True)
-        if proc.returncode != 0:
-            print(f"autograde: cannot compare with {ref!r} ({proc.stderr.strip()[:200]}); "
-                  "grading every submission", file=sys.stderr)
-            return submissions
-        if proc.stdout.strip():
-            changed.add(folder)
-    return [s for s in submissions if s in changed]
-
-
 def grade_main(argv: list[str]) -> int:
     args = _grade_parser().parse_args(argv)
-    from autograder.orchestrator import runner
-    from autograder.orchestrator.progress import Progress
-
+    options = {"seed": args.seed, "budget": args.budget, "device": args.device, "data": args.data,
+               "sandbox": args.sandbox, "train_workers": args.train_workers}
     try:
-        config = cfg.resolve({"seed": args.seed, "budget": args.budget, "device": args.device,
-                              "data": args.data, "sandbox": args.sandbox,
-                              "train_workers": args.train_workers})
-        problems = runner.parse_problems(args.problems) if args.problems else None
-        shard = runner.parse_shard(args.shard) if args.shard else None
-        submissions = find_submissions(args.submissions)
-        if args.jobs is not None and args.jobs < 1:
-            raise UsageError("--jobs must be at least 1")
-        names = [s.name for s in submissions]
-        if len(set(names)) != len(names):
-            raise UsageError("two submission folders share a name")
-    except (cfg.ConfigError, UsageError, ValueError) as exc:
+        planned = class_run.plan(args.submissions, options=options, out=args.out, jobs=args.jobs,
+                                 problems=args.problems, shard=args.shard, changed=args.changed_since,
+                                 force=args.force, fail_under=args.fail_under)
+    except class_run.UsageError as exc:
         print(f"autograde: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if args.changed_since:
-        submissions = changed_since(submissions, args.changed_since)
-    submissions = [s for s in submissions if runner.in_shard(s.name, shard)]
-    device = config.resolved_device()
-    jobs = args.jobs or (4 if device == "cuda" else cfg.available_cores())
-    config = dataclasses.replace(
-        config, train_workers=config.resolved_train_workers(concurrent=min(jobs, max(1, len(submissions)))))
-    out: Path = args.out
-    print(f"grading {len(submissions)} submission(s), {jobs} at a time "
-          f"[budget {config.budget}, device {device}, seed {config.seed}, "
-          f"{config.train_workers} training(s) at once"
-          f"{f', shard {args.shard}' if shard else ''}] → {out}/", flush=True)
-    progress = Progress(len(submissions), jobs, stream=sys.stdout)
-    results: list[SubmissionResult] = []
-
-    def one(folder: Path) -> tuple[SubmissionResult, bool]:
-        job = runner.Job(folder.resolve(), (out / folder.name).resolve())
-        progress.start(folder.name, job.progress_path)
-        return runner.grade_cached(job, config, problems=problems, force=args.force)
-
-    try:
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(one, s) for s in submissions]
-            for future in as_completed(futures):
-                result, cached = future.result()
-                results.append(result)
-                progress.finish(result, cached=cached)
-    finally:
-        progress.close()
-    if results:
-        _render(out)
-    if any(r.status is Status.GRADER_FAULT for r in results):
-        return EXIT_GRADER_FAULT
-    return _below(results, args.fail_under)
+    status = class_run.run(planned)
+    if status < 128 and _load(args.out):
+        _render(args.out)
+    return status
 
 
 def _load(out: Path) -> list[SubmissionResult]:
@@ -239,36 +162,15 @@ def _summary_parser() -> argparse.ArgumentParser:
 
 
 def summary_main(argv: list[str]) -> int:
+    from autograder.orchestrator.exports import markdown_summary
+
     args = _summary_parser().parse_args(argv)
     results = _load(args.dir)
-    print(markdown_summary(results))
-    return _below(results, args.fail_under)
-
-
-def _below(results: list[SubmissionResult], fail_under: float | None) -> int:
-    """EXIT_BELOW (naming the students on stderr) when a score is under ``fail_under``."""
-    if fail_under is None:
-        return EXIT_OK
-    below = sorted(r.student for r in results if r.score < fail_under)
-    if below:
-        print(f"below {fail_under:g}: {', '.join(below)}", file=sys.stderr)
-        return EXIT_BELOW
-    return EXIT_OK
-
-
-def markdown_summary(results: list[SubmissionResult]) -> str:
-    """A Markdown table: one row per student, total and per-problem points."""
-    modules = [p.module for p in PROBLEMS]
-    lines = ["| student | total | " + " | ".join(modules) + " | status |",
-             "|---|---:|" + "---:|" * len(modules) + "---|"]
-    for r in sorted(results, key=lambda r: r.student):
-        by = {p.module: p for p in r.problems()}
-        cells = [f"{by[m].points:g}/{by[m].max_points:g}" if m in by else "–" for m in modules]
-        status = r.status.value + (f" ({len(r.not_graded)} not graded)" if r.not_graded else "")
-        lines.append(f"| {r.student} | {r.score:g}/{r.max_score:g} | " + " | ".join(cells) + f" | {status} |")
     if not results:
-        lines.append("| (no submissions graded) | | " + " | " * len(modules) + " |")
-    return "\n".join(lines)
+        print(f"autograde summary: error: no */results.json under {args.dir}", file=sys.stderr)
+        return EXIT_USAGE
+    print(markdown_summary(results))
+    return class_run.below(results, args.fail_under)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,7 +28,7 @@ def grade_rows(results: list[SubmissionResult]) -> list[list[str]]:
     rows = []
     for r in sorted(results, key=lambda r: r.student):
         points = {p.module: _number(p.points) for p in r.problems()}
-        rows.append([r.student, _number(r.score), _number(r.max_score), r.status.value,
+        rows.append([spreadsheet_safe(r.student), _number(r.score), _number(r.max_score), r.status.value,
                      *(points.get(p.module, "") for p in PROBLEMS), str(len(r.not_graded))])
     return rows
 
@@ -41,3 +41,37 @@ def write_grades_csv(results: list[SubmissionResult], path: Path) -> Path:
         writer.writerow(grade_columns())
         writer.writerows(grade_rows(results))
     return path
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""A cell beginning with one of these is a formula to a spreadsheet (OWASP's CSV injection)."""
+
+
+def spreadsheet_safe(text: str) -> str:
+    """A cell a student controls (their folder name), made inert for Excel, LibreOffice and Sheets:
+    a leading formula character gets a ``'`` before it, which spreadsheets show as text."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+_MARKDOWN_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()<>#+-.!|~"})
+
+
+def markdown_text(text: str) -> str:
+    """Text a student controls, shown literally in Markdown (a CI job summary): every character
+    that Markdown or HTML could read as markup is escaped, line breaks become spaces."""
+    return " ".join(text.split()).translate(_MARKDOWN_SPECIAL)
+
+
+def markdown_summary(results: list[SubmissionResult]) -> str:
+    """A Markdown table: one row per student, total and per-problem points."""
+    modules = [p.module for p in PROBLEMS]
+    lines = ["| student | total | " + " | ".join(modules) + " | status |",
+             "|---|---:|" + "---:|" * len(modules) + "---|"]
+    for r in sorted(results, key=lambda r: r.student):
+        by = {p.module: p for p in r.problems()}
+        cells = [f"{by[m].points:g}/{by[m].max_points:g}" if m in by else
+                 ("missing" if m in r.missing else "–") for m in modules]
+        status = r.status.value + (f" ({len(r.not_graded)} not graded)" if r.not_graded else "")
+        lines.append(f"| {markdown_text(r.student)} | {r.score:g}/{r.max_score:g} | " + " | ".join(cells)
+                     + f" | {status} |")
+    return "\n".join(lines)

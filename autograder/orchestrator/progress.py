@@ -38,16 +38,19 @@ class Progress:
         with self._lock:
             self._running[student] = progress_file
 
-    def finish(self, result: SubmissionResult, *, cached: bool = False) -> None:
+    def finish(self, result: SubmissionResult, *, cached: bool = False, note: str = "",
+               regraded_because: str = "") -> None:
+        """One line for a finished submission: its score, how long it took (or that it was cached),
+        ``note`` (what makes its grade incomplete) and why an earlier result was not reused."""
         with self._lock:
             self._running.pop(result.student, None)
             self.done += 1
             if not cached:
                 self._durations.append(result.duration)
             how = "cached" if cached else f"{result.duration:.0f} s"
-            note = "" if result.status.value == "graded" else f"  [{result.status.value}: {result.status_reason[:100]}]"
+            why = f"  (regraded: {regraded_because})" if regraded_because else ""
             line = (f"[{self.done}/{self.total}] {result.student}: {result.score:g} / {result.max_score:g} "
-                    f"({how}){note}")
+                    f"({how}){note}{why}")
             self._write_line(line)
 
     def eta_seconds(self) -> float | None:

@@ -1,37 +1,46 @@
 """Grading runs: one judge process (pytest) per submission, several at a time, cached and sharded.
 
-Each submission is graded by ``python -m pytest tests/graded --submission DIR`` in a process of
-its own, so that one submission can never disturb another's judge, and a judge that crashes still
-leaves a results file (status ``grader_fault``) instead of a missing student.
+Each submission is graded by ``python -m pytest <the judge's suites> --submission DIR`` in a
+process of its own, so that one submission can never disturb another's judge, and a judge that
+crashes, or runs past its budget's wall-clock bound, still leaves a results file (status
+``grader_fault``) instead of a missing student. The judge gets the configuration resolved, whole
+(``--grading-config``), a wall-clock bound (`Budget.judge_timeout`) and an address-space bound of
+its own; every judge this process started is ended when it is told to stop (`Judges`).
 
-A finished grading leaves ``cache-key`` beside its results: a hash of the submission's files, the
-grader's own files and the settings. A rerun skips a submission whose key matches (unless forced),
-which also makes an interrupted class run resumable.
+A finished grading leaves ``cache-key`` beside its results: what decided the grade (the
+submission's files, the grader's own files, the settings). A rerun skips a submission whose key
+matches (unless forced), which also makes an interrupted class run resumable; when it does not
+match, `cache_miss_reason` says which part changed.
+
+Regrading some problems (``--problems``) of a submission graded before keeps the other problems'
+checks (`results.merge_regrade`).
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
+import resource
+import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.common import results_json
+from autograder.common import budgets, limits, results_json
 from autograder.common.config import GradingConfig
 from autograder.common.contract import BY_MODULE
-from autograder.common.results import Status, SubmissionResult
+from autograder.common.results import Status, SubmissionResult, merge_regrade
 
 PACKAGE = Path(__file__).resolve().parents[1]
 """The installed ``autograder`` package: its judge holds the graded suites and the reference."""
 GRADED_SUITES = PACKAGE / "judge" / "suites"
-
-TEST_TIMEOUT = {"quick": 900, "standard": 2400, "full": 6000}
-"""pytest-timeout's bound on one check in the judge, per budget: a last resort above the worker's
-own timeouts (see `budgets.Budget.timeout`)."""
+STOP_GRACE = 10.0
+"""Seconds a judge gets to stop its workers after SIGTERM before it is killed."""
 
 
 @dataclass(frozen=True)
@@ -62,14 +71,62 @@ class Job:
         return self.out_dir / "cache-key"
 
 
+class Judges:
+    """The judge processes this run started, so that a signal can end every one of them."""
+
+    def __init__(self) -> None:
+        self._running: set[subprocess.Popen[bytes]] = set()
+        self._lock = threading.Lock()
+        self.stopping = False
+
+    def start(self, argv: list[str], **kwargs: object) -> subprocess.Popen[bytes]:
+        with self._lock:
+            if self.stopping:
+                raise InterruptedError("grading is being stopped")
+            proc = subprocess.Popen(argv, start_new_session=True, **kwargs)  # type: ignore[call-overload]
+            self._running.add(proc)
+            return proc
+
+    def done(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._running.discard(proc)
+
+    def stop_all(self) -> None:
+        """SIGTERM to every judge (each stops its workers and removes their files), SIGKILL to those
+        still there after `STOP_GRACE`; no judge is started after this."""
+        with self._lock:
+            self.stopping = True
+            running = list(self._running)
+        for proc in running:
+            end(proc)
+
+
+def end(proc: subprocess.Popen[bytes], grace: float = STOP_GRACE) -> None:
+    """Stop a judge: SIGTERM to its process group, SIGKILL after ``grace`` seconds."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
 def parse_problems(text: str) -> list[str]:
     """``"1,3_2,problem4"`` → ``["problem1", "problem3_2", "problem4"]``; ``"3"`` means all six 3-(n)."""
+    names = ", ".join(m.removeprefix("problem") for m in BY_MODULE)
     out: list[str] = []
-    for part in filter(None, (p.strip() for p in text.split(","))):
+    parts = [p.strip() for p in text.split(",")]
+    if not any(parts):
+        raise ValueError(f"--problems {text!r}: empty; name some of {names} (3 means all six 3_n)")
+    for part in filter(None, parts):
         name = part if part.startswith("problem") else f"problem{part}"
         matches = [m for m in BY_MODULE if m == name or m.startswith(name + "_")]
         if not matches:
-            raise ValueError(f"--problems: unknown problem {part!r}")
+            raise ValueError(f"--problems: unknown problem {part!r}; the problems are {names} (3 means all six 3_n)")
         out += [m for m in matches if m not in out]
     return out
 
@@ -78,21 +135,27 @@ def judge_command(job: Job, config: GradingConfig, suites: list[str] | None = No
                   problems: list[str] | None = None) -> list[str]:
     """The pytest command line that grades ``job`` (all graded suites unless ``suites`` names files)."""
     cmd = [
-        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c", str(GRADED_SUITES / "pytest.ini"), "--rootdir", str(GRADED_SUITES),
+        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+        "-c", str(GRADED_SUITES / "pytest.ini"), "--rootdir", str(GRADED_SUITES),
         *(suites or [str(GRADED_SUITES)]),
         "--submission", str(job.submission), "--results", str(job.results_path),
         "--progress", str(job.progress_path),
         "--junitxml", str(job.junit_path), "-o", "junit_family=xunit2",
-        "--grade-seed", str(config.seed), "--budget", config.budget, "--device", config.device,
-        "--sandbox", config.sandbox, "--timeout", str(TEST_TIMEOUT[config.budget]),
+        "--grading-config", config.to_json(),
+        "--timeout", str(budgets.budget(config.budget).check_timeout),
     ]
     if problems:
         cmd += ["--problems", ",".join(problems)]
-    if config.data is not None:
-        cmd += ["--data", str(config.data)]
-    if config.train_workers is not None:
-        cmd += ["--train-workers", str(config.train_workers)]
     return cmd
+
+
+def _bound_judge_memory() -> None:
+    """In the judge's child before exec: a soft address-space bound of its own (a backstop against a
+    reply that decodes into far more than it should); the hard limit stays, so that its workers can
+    set theirs."""
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    soft = limits.JUDGE_ADDRESS_SPACE if hard == resource.RLIM_INFINITY else min(limits.JUDGE_ADDRESS_SPACE, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 def _hash_tree(h: "hashlib._Hash", root: Path, suffixes: tuple[str, ...] = ()) -> None:
@@ -109,7 +172,7 @@ def _hash_tree(h: "hashlib._Hash", root: Path, suffixes: tuple[str, ...] = ()) -
 def grader_fingerprint() -> str:
     """A hash of everything that decides a grade: the package, its suites and reference included."""
     h = hashlib.sha256()
-    _hash_tree(h, PACKAGE, (".py", ".html", ".css", ".js"))
+    _hash_tree(h, PACKAGE, (".py", ".html", ".css", ".js", ".ini"))
     return h.hexdigest()
 
 
@@ -120,75 +183,149 @@ def submission_digest(folder: Path) -> str:
     return h.hexdigest()
 
 
-def cache_key(job: Job, config: GradingConfig, suites: list[str] | None = None,
-              problems: list[str] | None = None) -> str:
-    """What must be equal for an earlier result to stand for a new grading."""
-    parts = [grader_fingerprint(), submission_digest(job.submission), config.budget, config.device,
-             config.sandbox, str(config.data), ",".join(suites or []), ",".join(problems or []),
-             str(config.seed) if config.seed_given else "any seed"]
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+def cache_parts(job: Job, config: GradingConfig, suites: list[str] | None = None,
+                problems: list[str] | None = None) -> dict[str, str]:
+    """What must be equal for an earlier result to stand for a new grading, by name."""
+    return {
+        "grader": grader_fingerprint(), "submission": submission_digest(job.submission),
+        "budget": config.budget, "device": config.device, "sandbox": config.sandbox,
+        "data": str(config.data), "suites": ",".join(suites or []), "problems": ",".join(problems or []),
+        "seed": str(config.seed) if config.seed_given else "any seed",
+    }
 
 
-def cached_result(job: Job, key: str) -> SubmissionResult | None:
-    """The earlier result of ``job`` if it was graded completely with the same key."""
+def _read_key(job: Job) -> dict[str, str] | None:
     try:
-        if job.key_path.read_text().strip() != key:
-            return None
+        parts = json.loads(job.key_path.read_text())
+    except (OSError, ValueError):
+        return None
+    return parts if isinstance(parts, dict) else None
+
+
+def cached_result(job: Job, parts: dict[str, str]) -> SubmissionResult | None:
+    """The earlier result of ``job`` if it was graded completely with the same settings."""
+    if _read_key(job) != parts:
+        return None
+    try:
         result = results_json.read(job.results_path)
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return result if result.status is Status.GRADED and not result.not_graded else None
 
 
+def cache_miss_reason(job: Job, parts: dict[str, str]) -> str:
+    """Why an earlier result of ``job`` does not stand for this grading ("" when there is none)."""
+    earlier = _read_key(job)
+    if earlier is None:
+        return "" if not job.results_path.exists() else "the earlier grading did not complete"
+    changed = [k for k in parts if earlier.get(k) != parts[k]]
+    if not changed:
+        return "the earlier results are incomplete"
+    if changed == ["seed"]:
+        return (f"the earlier results were graded with seed {earlier.get('seed')}; this run "
+                + ("draws a fresh seed (give that --seed to keep them)" if parts["seed"] == "any seed"
+                   else f"asks for seed {parts['seed']}"))
+    words = {"grader": "the grader changed", "submission": "the submission's files changed",
+             "budget": f"budget {earlier.get('budget')} → {parts['budget']}",
+             "device": f"device {earlier.get('device')} → {parts['device']}",
+             "problems": "other problems were asked for", "seed": "another seed",
+             "data": "another CIFAR-10 source", "sandbox": "another sandbox", "suites": "other suites"}
+    return "; ".join(words[k] for k in changed)
+
+
+def _previous(job: Job) -> SubmissionResult | None:
+    try:
+        return results_json.read(job.results_path)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def grade(job: Job, config: GradingConfig, suites: list[str] | None = None, *,
-          problems: list[str] | None = None) -> SubmissionResult:
-    """Grade one submission in a judge process of its own; always returns a result."""
+          problems: list[str] | None = None, judges: Judges | None = None) -> SubmissionResult:
+    """Grade one submission in a judge process of its own; always returns a result (and writes it).
+
+    With ``problems``, the other problems of an earlier result of this submission are kept.
+    """
+    judges = judges or Judges()
     job.out_dir.mkdir(parents=True, exist_ok=True)
+    earlier = _previous(job) if problems else None
     for stale in (job.results_path, job.key_path):
         stale.unlink(missing_ok=True)
     started = time.monotonic()
     env = dict(os.environ)
     env["AUTOGRADE_CACHE"] = str(config.cache)
-    with job.log_path.open("wb") as log:
-        proc = subprocess.run(judge_command(job, config, suites, problems), cwd=GRADED_SUITES, env=env,
-                              stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    bound = budgets.budget(config.budget).judge_timeout
     reason = ""
-    if job.results_path.is_file():
+    with job.log_path.open("wb") as log:
+        proc = judges.start(judge_command(job, config, suites, problems), cwd=GRADED_SUITES, env=env,
+                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                            preexec_fn=_bound_judge_memory)
         try:
-            return results_json.read(job.results_path)
+            proc.wait(timeout=bound)
+        except subprocess.TimeoutExpired:
+            end(proc)
+            reason = f"the judge ran longer than its {bound:.0f} s and was stopped"
+        finally:
+            judges.done(proc)
+    if judges.stopping and not reason:
+        reason = "grading was stopped (a signal) before this submission was finished"
+    result: SubmissionResult | None = None
+    if not reason and job.results_path.is_file():
+        try:
+            result = results_json.read(job.results_path)
         except (ValueError, KeyError, TypeError) as exc:
             reason = f"the judge wrote an unreadable results file: {exc}"
-    else:
+    elif not reason:
         tail = job.log_path.read_text(errors="replace")[-2000:]
         reason = f"the judge exited with status {proc.returncode} without results: {tail}"
-    result = SubmissionResult(
-        student=job.submission.name, submission=str(job.submission), status=Status.GRADER_FAULT,
-        status_reason=reason, seed=config.seed, budget=config.budget, device=config.device,
-        duration=round(time.monotonic() - started, 3),
-    )
+    if result is None:
+        result = fault_result(job, config, reason, duration=time.monotonic() - started)
+    if earlier is not None and problems and earlier.student == result.student:
+        result = merge_regrade(earlier, result, problems)
     results_json.write(result, job.results_path)
     return result
 
 
+def fault_result(job: Job, config: GradingConfig, reason: str, duration: float = 0.0) -> SubmissionResult:
+    """The result of a submission the grader failed on: no checks, status ``grader_fault``, the reason."""
+    return SubmissionResult(student=job.submission.name, submission=str(job.submission),
+                            status=Status.GRADER_FAULT, status_reason=reason, seed=config.seed,
+                            budget=config.budget, device=config.device, sandbox=config.sandbox,
+                            duration=round(duration, 3))
+
+
+@dataclass(frozen=True)
+class Graded:
+    """One submission's outcome in a run: its result, whether it came from the cache, and why an
+    earlier result was not reused ("" when there was none)."""
+
+    result: SubmissionResult
+    cached: bool = False
+    regraded_because: str = ""
+
+
 def grade_cached(job: Job, config: GradingConfig, suites: list[str] | None = None, *,
-                 problems: list[str] | None = None, force: bool = False) -> tuple[SubmissionResult, bool]:
-    """Grade ``job`` unless an earlier complete result has the same key; returns (result, cached)."""
-    key = cache_key(job, config, suites, problems)
+                 problems: list[str] | None = None, force: bool = False,
+                 judges: Judges | None = None) -> Graded:
+    """Grade ``job`` unless an earlier complete result has the same key."""
+    parts = cache_parts(job, config, suites, problems)
+    because = ""
     if not force:
-        earlier = cached_result(job, key)
+        earlier = cached_result(job, parts)
         if earlier is not None:
-            return earlier, True
+            return Graded(earlier, cached=True)
+        because = cache_miss_reason(job, parts)
     try:
-        result = grade(job, config, suites, problems=problems)
+        result = grade(job, config, suites, problems=problems, judges=judges)
+    except InterruptedError:
+        raise
     except Exception as exc:  # the batch goes on: this submission is a grader fault
-        result = SubmissionResult(student=job.submission.name, submission=str(job.submission),
-                                  status=Status.GRADER_FAULT, status_reason=f"{type(exc).__name__}: {exc}",
-                                  seed=config.seed, budget=config.budget, device=config.device)
+        result = fault_result(job, config, f"{type(exc).__name__}: {exc}")
         results_json.write(result, job.results_path)
-        return result, False
+        return Graded(result, regraded_because=because)
     if result.status is Status.GRADED and not result.not_graded:
-        job.key_path.write_text(key + "\n")
-    return result, False
+        job.key_path.write_text(json.dumps(parts, indent=1) + "\n")
+    return Graded(result, regraded_because=because)
 
 
 def in_shard(name: str, shard: tuple[int, int] | None) -> bool:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from autograder.common.contract import BY_MODULE
+from autograder.common.protocol import ImportReply, Layer, LayerCall, LossAndGradients, NetDescription, Parameter
 from autograder.worker.context import WorkerContext
 from autograder.worker.registry import probe
 
@@ -37,7 +38,7 @@ def import_module(ctx: WorkerContext, module: str) -> dict[str, Any]:
             ctx.modules["problem2"] = baseline
             substituted = True
     mod = ctx.module(module)
-    return {"defined": [n for n in spec.names if hasattr(mod, n)], "baseline_problem2": substituted}
+    return ImportReply(defined=[n for n in spec.names if hasattr(mod, n)], baseline_problem2=substituted)
 
 
 @probe
@@ -68,8 +69,24 @@ def _load_in_order(net: Any, weights: list[np.ndarray]) -> None:
             p.copy_(torch.from_numpy(w))
 
 
+SIZES = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "in_features",
+         "out_features", "num_features")
+"""The attributes of a layer that `describe_net` reports, when they hold sizes."""
+
+
+def _size(value: Any) -> int | list[int] | str | None:
+    """A layer attribute as a size (an int, a list of ints, or a padding mode), else None."""
+    if type(value) is int:
+        return value
+    if isinstance(value, (tuple, list)) and all(type(v) is int for v in value):
+        return list(value)
+    if isinstance(value, str):
+        return value[:50]
+    return None
+
+
 @probe
-def describe_net(ctx: WorkerContext, module: str, input_shape: list[int]) -> dict[str, Any]:
+def describe_net(ctx: WorkerContext, module: str, input_shape: list[int]) -> NetDescription:
     """The module tree, parameter shapes in order, and the shapes each layer outputs."""
     import torch
 
@@ -80,19 +97,15 @@ def describe_net(ctx: WorkerContext, module: str, input_shape: list[int]) -> dic
     for qualname, m in net.named_modules():
         if qualname == "" or list(m.children()):
             continue
-        info: dict[str, Any] = {"name": qualname, "type": type(m).__name__}
-        for attr in ("in_channels", "out_channels", "kernel_size", "stride", "padding",
-                     "in_features", "out_features", "num_features"):
-            if hasattr(m, attr):
-                value = getattr(m, attr)
-                info[attr] = list(value) if isinstance(value, tuple) else value
-        layers.append(info)
-    params = [{"name": n, "shape": list(p.shape)} for n, p in net.named_parameters()]
-    calls: list[dict[str, Any]] = []
+        sizes = {attr: _size(getattr(m, attr, None)) for attr in SIZES}
+        layers.append(Layer(name=qualname[:200], type=type(m).__name__[:200],
+                            **{k: v for k, v in sizes.items() if v is not None}))
+    params = [Parameter(name=n[:200], shape=list(p.shape)) for n, p in net.named_parameters()]
+    calls: list[LayerCall] = []
 
     def hook(mod: Any, _inp: Any, out: Any) -> None:
         if isinstance(out, torch.Tensor):
-            calls.append({"module": names[id(mod)], "type": type(mod).__name__, "shape": list(out.shape)})
+            calls.append(LayerCall(module=names[id(mod)][:200], type=type(mod).__name__[:200], shape=list(out.shape)))
 
     names = {id(m): n for n, m in net.named_modules()}
     handles = [m.register_forward_hook(hook) for n, m in net.named_modules() if n and not list(m.children())]
@@ -101,13 +114,10 @@ def describe_net(ctx: WorkerContext, module: str, input_shape: list[int]) -> dic
         out = net(torch.zeros(*input_shape))
     for h in handles:
         h.remove()
-    return {
-        "layers": layers,
-        "parameters": params,
-        "weights": int(sum(p.numel() for p in net.parameters())),
-        "output_shape": list(out.shape),
-        "calls": calls,
-    }
+    if not isinstance(out, torch.Tensor):
+        raise TypeError(f"Net's forward pass returned a {type(out).__name__}, not a tensor")
+    return NetDescription(layers=layers, parameters=params, weights=int(sum(p.numel() for p in net.parameters())),
+                          output_shape=list(out.shape), calls=calls)
 
 
 @probe
@@ -130,7 +140,7 @@ def forward(ctx: WorkerContext, module: str, weights: list[np.ndarray], inputs: 
 
 @probe
 def loss_and_gradients(ctx: WorkerContext, module: str, weights: list[np.ndarray],
-                       inputs: np.ndarray, target: np.ndarray) -> dict[str, Any]:
+                       inputs: np.ndarray, target: np.ndarray) -> LossAndGradients:
     """Problem 1's steps (4)–(7): output, MSE loss, gradients after zero_grad and after backward."""
     import torch
     import torch.nn.functional as F
@@ -145,12 +155,8 @@ def loss_and_gradients(ctx: WorkerContext, module: str, weights: list[np.ndarray
     out = net(x)
     loss = F.mse_loss(out, t)
     loss.backward()
-    return {
-        "output": out.detach(),
-        "loss": float(loss.item()),
-        "grads_after_zero_grad": after_zero,
-        "grads": [None if p.grad is None else p.grad.detach() for p in net.parameters()],
-    }
+    return LossAndGradients(output=out.detach(), loss=float(loss.item()), grads_after_zero_grad=after_zero,
+                            grads=[None if p.grad is None else p.grad.detach() for p in net.parameters()])
 
 
 @probe

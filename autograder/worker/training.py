@@ -24,9 +24,13 @@ from typing import Any, Callable
 import numpy as np
 import torch
 import torch.utils.data
+from PIL import Image
 from torch import nn
+from torch.utils.data import DataLoader, RandomSampler
+from torch.utils.data.dataloader import default_collate
 
 from autograder.common.contract import BY_MODULE
+from autograder.common.protocol import TrainingReply
 from autograder.worker import baseline
 
 
@@ -69,8 +73,6 @@ def normalise(images: np.ndarray) -> torch.Tensor:
 
 
 def _to_pil(image: np.ndarray) -> Any:
-    from PIL import Image
-
     return Image.fromarray(np.ascontiguousarray(image), mode="RGB")
 
 
@@ -323,9 +325,6 @@ class _TransformedImages(torch.utils.data.Dataset):
 
 def _student_loader(data: TrainingData, pieces: Pieces, steps: int, seed: int, device: str) -> Any:
     """The loader handed to the student's ``train``: batch 4, seeded order, ``steps`` batches in all."""
-    from torch.utils.data import DataLoader, RandomSampler
-    from torch.utils.data.dataloader import default_collate
-
     assert pieces.train_transform is not None
     name = pieces.where.get("transform", "transform")
     dataset: torch.utils.data.Dataset
@@ -408,7 +407,7 @@ def _checkpoint_hook(net: nn.Module, run: _Run, checkpoints: dict[int, int], pre
 
 
 def run_training(pieces: Pieces, data: TrainingData, *, steps: int, seed: int, device: str = "cpu",
-                 test_count: int | None = None, checkpoints: dict[int, int] | None = None) -> dict[str, Any]:
+                 test_count: int | None = None, checkpoints: dict[int, int] | None = None) -> TrainingReply:
     """Train once under a budget of ``steps`` mini-batches, then predict the test images.
 
     ``checkpoints`` (for measurements only, ``{step: test images}``) also predicts after those steps:
@@ -454,18 +453,10 @@ def run_training(pieces: Pieces, data: TrainingData, *, steps: int, seed: int, d
     if test_transform is not None and acts_as_baseline(test_transform, images, name):
         test_transform = None
     predictions = predict(net, images, test_transform, device, name)
-    return {
-        "losses": np.asarray(run.losses, dtype=np.float32),
-        "steps": steps,
-        "steps_run": len(run.losses) if run.nonfinite_step is None else run.nonfinite_step,
-        "stopped": run.stopped,
-        "nonfinite_step": run.nonfinite_step,
-        "optimizer_steps": run.optimizer_steps,
-        "stale_gradients": run.stale_gradients,
-        "checked_forwards": run.checked_forwards,
-        "predictions": predictions,
-        "owner": dict(pieces.owner),
-        "checkpoints": at_checkpoints,
-        "train_seconds": trained - started,
-        "predict_seconds": time.perf_counter() - trained,
-    }
+    return TrainingReply(
+        losses=np.asarray(run.losses, dtype=np.float32),
+        steps_run=len(run.losses) if run.nonfinite_step is None else run.nonfinite_step,
+        stopped=run.stopped[:2000], nonfinite_step=run.nonfinite_step, optimizer_steps=run.optimizer_steps,
+        stale_gradients=run.stale_gradients, checked_forwards=run.checked_forwards, predictions=predictions,
+        owner=dict(pieces.owner), train_seconds=trained - started, predict_seconds=time.perf_counter() - trained,
+        checkpoints={str(k): v for k, v in at_checkpoints.items()})

@@ -11,7 +11,9 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
 
+from autograder.common.protocol import EvaluateReply, OptimizerDescription, ParamGroup, TrainingReply
 from autograder.worker import baseline
 from autograder.worker.context import WorkerContext
 from autograder.worker.registry import probe
@@ -21,7 +23,7 @@ from autograder.worker.training import (BATCH_SIZE, TrainingData, apply_transfor
 
 @probe
 def train_and_predict(ctx: WorkerContext, module: str, steps: int, seed: int,
-                      test_count: int | None = None) -> dict[str, Any]:
+                      test_count: int | None = None) -> TrainingReply:
     """Problem 2 or a variation trained under the budget; losses, predictions and observations."""
     if ctx.data is None:
         raise RuntimeError("the worker was started without the CIFAR-10 folder")
@@ -68,31 +70,29 @@ def _plain(value: Any) -> Any:
 
 
 @probe
-def describe_optimizer(ctx: WorkerContext, module: str) -> dict[str, Any]:
+def describe_optimizer(ctx: WorkerContext, module: str) -> OptimizerDescription:
     """``make_optimizer`` on the baseline Net: its type, each group's settings, and coverage."""
     torch.manual_seed(0)
     net = baseline.Net()
     optimizer = ctx.name(module, "make_optimizer")(net)
     names = {id(p): n for n, p in net.named_parameters()}
     if not isinstance(optimizer, torch.optim.Optimizer):
-        return {"type": type(optimizer).__name__, "module": type(optimizer).__module__,
-                "is_optimizer": False, "groups": [], "parameters": list(names.values()),
-                "covered": [], "foreign": 0}
+        return OptimizerDescription(type=type(optimizer).__name__[:200], module=type(optimizer).__module__[:200],
+                                    is_optimizer=False, groups=[], parameters=list(names.values()),
+                                    covered=[], foreign=0)
     groups, covered, foreign = [], [], 0
     for group in optimizer.param_groups:
         params = group.get("params", [])
-        groups.append({
-            "params": [names.get(id(p), "?") for p in params],
-            "settings": {str(k): _plain(v) for k, v in group.items() if k != "params"},
-        })
+        groups.append(ParamGroup(params=[names.get(id(p), "?") for p in params],
+                                 settings={str(k)[:200]: _plain(v) for k, v in group.items() if k != "params"}))
         for p in params:
             if id(p) in names:
                 covered.append(names[id(p)])
             else:
                 foreign += 1
-    return {"type": type(optimizer).__name__, "module": type(optimizer).__module__,
-            "is_optimizer": True, "groups": groups, "parameters": list(names.values()),
-            "covered": covered, "foreign": foreign}
+    return OptimizerDescription(type=type(optimizer).__name__[:200], module=type(optimizer).__module__[:200],
+                                is_optimizer=True, groups=groups, parameters=list(names.values()),
+                                covered=covered, foreign=foreign)
 
 
 class PixelOracle(nn.Module):
@@ -119,16 +119,14 @@ class PixelOracle(nn.Module):
 
 
 @probe
-def evaluate_oracle(ctx: WorkerContext, module: str, inputs: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
+def evaluate_oracle(ctx: WorkerContext, module: str, inputs: np.ndarray, labels: np.ndarray) -> EvaluateReply:
     """The student's ``evaluate(net, testloader)`` on `PixelOracle` over a judge-made labelled set
     (batch size 4, unshuffled, on the CPU)."""
-    from torch.utils.data import DataLoader, TensorDataset
-
     evaluate = ctx.name(module, "evaluate")
     loader = DataLoader(TensorDataset(torch.from_numpy(inputs), torch.from_numpy(labels)),
                         batch_size=BATCH_SIZE, shuffle=False)
     net = PixelOracle()
     net.train()
     result = evaluate(net, loader)
-    return {"result": _plain(result), "calls_in_train_mode": net.calls_in_train_mode,
-            "calls_in_eval_mode": net.calls_in_eval_mode, "images_seen": net.images_seen}
+    return EvaluateReply(result=_plain(result), calls_in_train_mode=net.calls_in_train_mode,
+                         calls_in_eval_mode=net.calls_in_eval_mode, images_seen=net.images_seen)

@@ -182,7 +182,7 @@ def test_missing_data_says_where_it_looked(tmp_path, monkeypatch):
     with pytest.raises(cifar.DataUnavailable, match=r"CIFAR-10 not found \(looked in .*nowhere"):
         cifar.prepare(config(tmp_path / "nowhere", tmp_path / "cache"), download=False)
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(cifar.DataUnavailable, match=r"looked in .*data as a torchvision root"):
+    with pytest.raises(cifar.DataUnavailable, match=r"nothing in .*data as a torchvision root"):
         cifar.prepare(config(None, tmp_path / "cache"), download=False)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.orchestrator import cli
+from autograder.orchestrator import class_run, cli, discovery
 from autograder.common import results_json
 from autograder.common.results import Status
 
@@ -138,11 +138,11 @@ def test_changed_since_picks_the_changed_folders(tmp_path):
     subprocess.run([*git, "add", "-A"], cwd=tmp_path, check=True)
     subprocess.run([*git, "commit", "-qm", "class"], cwd=tmp_path, check=True)
     (tmp_path / "class" / "s001" / "problem4.py").write_text("def softmax(x):\n    return x\n")
-    folders = cli.find_submissions([tmp_path / "class"])
-    assert [f.name for f in cli.changed_since(folders, "HEAD")] == ["s001"]
-    assert len(cli.changed_since(folders, "0" * 40)) == 3
+    folders, _ = discovery.find_submissions([tmp_path / "class"])
+    assert [f.name for f in discovery.changed_since(folders, "HEAD")] == ["s001"]
+    assert len(discovery.changed_since(folders, "0" * 40)) == 3
 
 
 @pytest.mark.parametrize("text", ["0/3", "4/3", "x"])
 def test_bad_shard_is_a_usage_error(text):
-    assert cli.main(["--shard", text, str(ROOT / "submissions")]) == cli.EXIT_USAGE
+    assert cli.main(["--shard", text, str(ROOT / "submissions")]) == class_run.EXIT_USAGE

@@ -22,7 +22,7 @@ def test_help_lists_every_option_with_its_meaning():
     for option, meaning in [
         ("--out DIR", "where results and reports are written"),
         ("--jobs N", "submissions graded at a time"),
-        ("--device {auto,cpu,cuda}", "CUDA when present"),
+        ("--device {auto,cpu,cuda}", "CUDA when a GPU is usable"),
         ("--data PATH", "CIFAR-10"),
         ("--budget {quick,standard,full}", "training budget"),
         ("--seed N", "reproduced"),
@@ -48,13 +48,14 @@ def test_environment_value_errors_name_their_source(monkeypatch):
 
 def test_training_workers_share_the_cores_among_the_submissions_graded_at_once(monkeypatch):
     monkeypatch.setattr(cli.cfg, "available_cores", lambda: 2)
-    auto = cli.cfg.resolve({})
-    assert auto.train_workers is None
-    assert (auto.resolved_train_workers(1), auto.resolved_train_workers(2), auto.resolved_train_workers(8)) == (2, 1, 1)
+    auto = cli.cfg.resolve({"device": "cpu"})
+    assert not auto.train_workers_given
+    assert [cli.cfg.with_concurrency(auto, n).train_workers for n in (1, 2, 8)] == [2, 1, 1]
     monkeypatch.setattr(cli.cfg, "available_cores", lambda: 32)
-    assert [auto.resolved_train_workers(n) for n in (1, 4, 8, 16, 32)] == [7, 7, 4, 2, 1]
+    assert [cli.cfg.with_concurrency(auto, n).train_workers for n in (1, 4, 8, 16, 32)] == [7, 7, 4, 2, 1]
     monkeypatch.setenv("AUTOGRADE_TRAIN_WORKERS", "3")
-    assert cli.cfg.resolve({}).resolved_train_workers(32) == 3  # a number given is kept
+    given = cli.cfg.resolve({"device": "cpu"})
+    assert cli.cfg.with_concurrency(given, 32).train_workers == 3  # a number given is kept
     monkeypatch.setenv("AUTOGRADE_TRAIN_WORKERS", "0")
     with pytest.raises(cli.cfg.ConfigError, match="AUTOGRADE_TRAIN_WORKERS='0': expected 1 to 7"):
         cli.cfg.resolve({})
@@ -65,7 +66,7 @@ def test_training_workers_share_the_cores_among_the_submissions_graded_at_once(m
 def test_auto_device_without_a_gpu_node_is_the_cpu_without_importing_torch():
     """Grading starts seconds sooner on a CPU machine: no /dev/nvidia* means torch could not see a GPU."""
     code = ("import sys; from autograder.common import config; "
-            "print(config.gpu_device_nodes(), config.GradingConfig().resolved_device(), 'torch' in sys.modules)")
+            "print(config.gpu_device_nodes(), config.resolve({}).device, 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120).stdout.split()
     if out[0] == "True":
         pytest.skip("this machine has a GPU device node")

@@ -6,6 +6,7 @@ import copy
 import csv
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -210,3 +211,21 @@ def test_a_real_grading_writes_a_valid_results_json(validator, tmp_path: Path) -
     extra = document["extra_data"]
     assert extra["seed"] == 7 and extra["budget"] == "quick" and extra["sandbox"] and extra["versions"]["torch"]
     assert results_json.read(job.results_path) == result
+
+
+@pytest.mark.parametrize("name", ["=HYPERLINK(\"http://x\")", "+1", "-1+1", "@SUM(A1)", "\tx", "\rx"])
+def test_student_names_cannot_be_spreadsheet_formulas(name: str, tmp_path: Path) -> None:
+    """A folder name a student chose is text in grades.csv, never a formula (OWASP CSV injection)."""
+    r = SubmissionResult(student=name, submission="x")
+    rows = _read_csv(exports.write_grades_csv([r], tmp_path / "grades.csv"))
+    assert rows[1][0] == "'" + name
+    assert exports.spreadsheet_safe("20163140") == "20163140"
+
+
+def test_student_names_are_literal_in_the_markdown_summary() -> None:
+    """Names in the CI job summary cannot add links, images, HTML or table cells."""
+    r = SubmissionResult(student="x](javascript:alert(1)) <img src=x> | evil", submission="x")
+    table = exports.markdown_summary([r])
+    row = table.splitlines()[2]
+    assert not re.search(r"(?<!\\)<img", row) and not re.search(r"(?<!\\)\]\(", row), row
+    assert len(re.findall(r"(?<!\\)\|", row)) == table.splitlines()[0].count("|")  # no extra cells

@@ -16,11 +16,14 @@ a broken sandbox fails these tests instead of damaging the machine.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import hashlib
 import os
 import select
 import shutil
 import socket
+import subprocess
+import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -34,7 +37,8 @@ from autograder.common import config as cfg
 from autograder.orchestrator import runner
 from autograder.common.results import Outcome, Status, SubmissionResult
 from autograder.common.results import TestResult as CheckResult
-from autograder.judge.sandbox import ETC_ENTRIES, bwrap_problem
+from autograder.judge import memory_cgroup
+from autograder.judge.sandbox import ETC_ENTRIES, bwrap_check
 
 HERE = Path(__file__).resolve().parent
 HOSTILE = HERE / "hostile"
@@ -61,6 +65,12 @@ class Case:
     sandbox: str = "bubblewrap"
     alone: bool = False
     """Graded after the others when the workers share a uid (not root): a fork bomb."""
+    full_marks: bool = False
+    """The case's problem4.py is the reference's: its hostile files are elsewhere (helper modules)."""
+    worker_memory: int | None = None
+    """Each worker's memory share for this case (default: the machine's share for one submission)."""
+    needs_cgroup: bool = False
+    """Graded only where the judge can make memory cgroups (its attack is safe only inside one)."""
 
 
 CASES: dict[str, Case] = {
@@ -79,6 +89,13 @@ CASES: dict[str, Case] = {
     "print_flood": Case("print_flood", ("test_example_values", "test_random_vectors_sum_to_one")),
     "forged_reply": Case("forged_reply", ("test_example_values", "test_random_vectors_sum_to_one",
                                           "test_no_overflow_on_large_inputs")),
+    "benign": Case(None),
+    "forged_numbers": Case("forged_numbers", ("test_example_values", "test_random_vectors_sum_to_one",
+                                              "test_no_overflow_on_large_inputs")),
+    "closed_pipe": Case("closed_pipe", ("test_example_values",)),
+    "shadowing_helpers": Case("shadowing_helpers", full_marks=True),
+    "scratch_flood": Case("scratch_flood", ("test_example_values",)),
+    "memory_fork": Case("memory_fork", ("test_example_values",), worker_memory=6 * 2**30, needs_cgroup=True),
     "limits_only_benign": Case(None, sandbox="limits-only"),
     "limits_only_memory_bomb": Case("memory_bomb", ("test_example_values",), sandbox="limits-only"),
 }
@@ -157,6 +174,8 @@ class RedTeam:
     protected_before: dict[str, tuple[str, int]]
     protected_after: dict[str, tuple[str, int]]
     listener_connections: int
+    control_heard: bool
+    """A connection from outside any sandbox reached the listener (so a worker's would have, too)."""
     judge_tmp: Path
     secret: str
     """A value in the judge's environment that no worker may see."""
@@ -164,8 +183,16 @@ class RedTeam:
     """Why bubblewrap cannot be used here (its cases were then not graded), or None."""
 
     def run(self, name: str) -> Run:
-        """The graded case ``name``; skips the test when the case needs bubblewrap and it is missing."""
+        """The graded case ``name``; without bubblewrap the test skips — or fails in CI (``CI=true``),
+        where a missing sandbox must never pass for a tested one."""
         if name not in self.runs:
+            if CASES[name].sandbox == "limits-only":
+                pytest.skip("limits-only mode is refused as root (test_limits_only_mode checks that)")
+            if CASES[name].needs_cgroup and self.no_bwrap is None and memory_cgroup.hierarchy() is None:
+                pytest.skip("the judge cannot make memory cgroups here: each worker's processes are "
+                            "bounded one by one (RLIMIT_AS), not together")
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"CI must test the sandbox, but bubblewrap cannot run: {self.no_bwrap}")
             pytest.skip(f"needs a working bubblewrap: {self.no_bwrap}")
         return self.runs[name]
 
@@ -215,7 +242,7 @@ def redteam(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedTeam]:
 
     Without a working bubblewrap only the limits-only cases are graded; the others skip.
     """
-    no_bwrap = bwrap_problem()
+    no_bwrap = bwrap_check()[1] or None
     base = tmp_path_factory.mktemp("redteam")
     judge_tmp = base / "judge-tmp"
     judge_tmp.mkdir()
@@ -226,6 +253,10 @@ def redteam(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedTeam]:
     runs: dict[str, Run] = {}
     for name, case in CASES.items():
         if no_bwrap is not None and case.sandbox == "bubblewrap":
+            continue
+        if case.sandbox == "limits-only" and os.getuid() == 0:
+            continue
+        if case.needs_cgroup and memory_cgroup.hierarchy() is None:
             continue
         folder = base / name
         sibling = folder / "sibling"
@@ -242,6 +273,8 @@ def redteam(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedTeam]:
     def grade(run: Run) -> None:
         run.before = {"sibling": snapshot(run.sibling), "submission": snapshot(run.submission)}
         config = cfg.resolve({"seed": 1, "budget": "quick", "sandbox": run.case.sandbox, "device": "cpu"})
+        if run.case.worker_memory is not None:
+            config = dataclasses.replace(config, worker_memory=run.case.worker_memory)
         try:
             run.result = runner.grade(runner.Job(run.submission, run.submission.parent / "out"),
                                       config, suites=suites_for(run.case))
@@ -282,9 +315,18 @@ def redteam(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedTeam]:
                 break
             conn.close()
             connections += 1
+    listener.setblocking(True)
+    listener.settimeout(5)
+    with socket.create_connection(("127.0.0.1", port), timeout=5):  # the control: reachable from here
+        try:
+            listener.accept()[0].close()
+            control_heard = True
+        except OSError:
+            control_heard = False
     listener.close()
     yield RedTeam(runs=runs, protected_before=protected_before, protected_after=protected_state(),
-                  listener_connections=connections, judge_tmp=judge_tmp, secret=secret,
+                  listener_connections=connections, control_heard=control_heard, judge_tmp=judge_tmp,
+                  secret=secret,
                   no_bwrap=no_bwrap)
 
 
@@ -300,15 +342,16 @@ def test_grader_finishes_and_grades_the_rest_normally(redteam: RedTeam, name: st
     assert r.status is Status.GRADED, f"{r.status}: {r.status_reason}\n{log.read_text()[-3000:]}"
     assert r.sandbox == ("limits only" if run.case.sandbox == "limits-only" else "bubblewrap")
     assert not r.not_graded, [(t.id, t.message) for t in r.not_graded]
-    benign = redteam.run("limits_only_benign")  # the whole of both suites, on the reference
+    benign = redteam.run("benign")  # the whole of both suites, on the reference
     p5 = run.tests("problem5")
     assert len(p5) == len(benign.tests("problem5")) > 0, [t.id for t in p5]
     assert all(t.outcome is Outcome.PASSED and t.points == t.max_points for t in p5), \
         [(t.id, verdict_text(t)) for t in p5 if t.outcome is not Outcome.PASSED]
     p4 = run.tests("problem4")
     assert len(p4) == (len(run.case.p4_tests) or len(benign.tests("problem4"))) > 0, [t.id for t in p4]
-    if run.case.folder is None:  # the benign submission
-        assert all(t.outcome is Outcome.PASSED and t.points == t.max_points for t in p4)
+    if run.case.folder is None or run.case.full_marks:  # nothing hostile in problem4.py itself
+        assert all(t.outcome is Outcome.PASSED and t.points == t.max_points for t in p4), \
+            [(t.id, verdict_text(t)) for t in p4 if t.outcome is not Outcome.PASSED]
         return
     passed = [t.id for t in p4 if t.outcome is not Outcome.FAILED or t.points]
     assert not passed, f"hostile problem 4 earned points: {passed}"
@@ -441,12 +484,19 @@ def test_reading_reference_and_tests(redteam: RedTeam) -> None:
 
 
 def test_network(redteam: RedTeam) -> None:
-    """No connection leaves the sandbox: not to the judge's machine, not to the outside."""
+    """No connection leaves the sandbox: the judge-side listener on the loopback address, which the
+    worker would reach without a network namespace of its own, hears nothing; no name resolves."""
     found = redteam.run("network").findings()
-    for label in ("connect 127.0.0.1 judge-side listener", "connect 1.1.1.1:443", "udp 8.8.8.8:53",
-                  "resolve pypi.org"):
+    for label in ("connect 127.0.0.1 judge-side listener", "connect 127.0.0.2 judge-side listener",
+                  "resolve autograder-redteam.invalid"):
         assert label in found and not found[label].startswith("ok"), (label, found.get(label))
     assert redteam.listener_connections == 0
+
+
+def test_the_listener_would_hear_a_worker_without_a_network_namespace(redteam: RedTeam) -> None:
+    """The network check above can fail: a connection from this (unsandboxed) process, made after
+    the grading, reached the same listener."""
+    assert redteam.control_heard
 
 
 def test_patched_comparisons(redteam: RedTeam) -> None:
@@ -510,8 +560,60 @@ def test_forged_replies(redteam: RedTeam) -> None:
     assert not (Path("/tmp") / run.sentinel).exists()
 
 
-def test_limits_only_mode(redteam: RedTeam) -> None:
-    """Without bubblewrap a benign submission is graded, and the results say how it was confined."""
+def test_forged_numbers_and_fields(redteam: RedTeam) -> None:
+    """Forged replies — a 401-digit integer, a missing field, an id of the wrong type — are the
+    student's failure with a clear message, never "not graded"."""
+    p4 = redteam.run("forged_numbers").p4()
+    assert "unusable reply" in p4["test_example_values"] and "out of range" in p4["test_example_values"], p4
+    assert "unusable reply" in p4["test_random_vectors_sum_to_one"], p4
+    assert "'ok'" in p4["test_random_vectors_sum_to_one"], p4
+    assert "unusable reply" in p4["test_no_overflow_on_large_inputs"], p4
+
+
+def test_closed_reply_pipe(redteam: RedTeam) -> None:
+    """A worker that closes its reply pipe and sleeps is the student's failure, found at once."""
+    run = redteam.run("closed_pipe")
+    text = run.p4()["test_example_values"]
+    assert "worker process died while calling softmax (it closed its reply pipe)" in text, text
+    assert run.r.duration < 60, run.r.duration  # not the 60 s the sleep would take
+
+
+def test_helpers_named_like_the_standard_library(redteam: RedTeam) -> None:
+    """random.py, csv.py, email.py, zipfile.py, socket.py and tempfile.py beside the student's
+    modules break nothing: the worker imports its own first, and the folder comes last on sys.path."""
+    run = redteam.run("shadowing_helpers")
+    assert run.r.score == run.r.max_score > 0, [(t.id, verdict_text(t)) for t in run.r.tests]
+    assert "imported in place of the standard library" not in run.r.output
+
+
+def test_scratch_and_tmp_are_bounded(redteam: RedTeam) -> None:
+    """The scratch folder, /tmp and /dev/shm are size-bounded memory (tmpfs): filling them stops
+    with "no space left" long before 600 MiB, and nothing lands on the host's disk."""
+    found = redteam.run("scratch_flood").findings()
+    for label in ("fill /scratch", "fill /tmp", "fill /dev/shm"):
+        assert "No space left on device" in found[label], (label, found[label])
+
+
+def test_a_forking_memory_hog_is_killed_in_its_own_group(redteam: RedTeam) -> None:
+    """Processes each under their own limit, together over the worker's share: the kernel kills in
+    the worker's own memory cgroup, and the feedback says it was for memory."""
+    run = redteam.run("memory_fork")
+    text = run.p4()["test_example_values"]
+    assert "killed for using more memory than its share" in text, text
+    assert "memory cgroup" in run.r.memory_bound, run.r.memory_bound
+
+
+def test_limits_only_mode(redteam: RedTeam, tmp_path: Path) -> None:
+    """limits-only mode is refused as root; as an ordinary user, a benign submission is graded and
+    every result says how it was (not) confined."""
+    if os.getuid() == 0:
+        proc = subprocess.run([sys.executable, "-m", "autograder.orchestrator.cli", str(REFERENCE),
+                               "--sandbox", "limits-only", "--problems", "4", "--out", str(tmp_path / "o")],
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert "refused as root" in proc.stderr, proc.stderr
+        assert not (tmp_path / "o").exists()
+        return
     for name in ("limits_only_benign", "limits_only_memory_bomb"):
         r = redteam.run(name).r
         assert r.sandbox == "limits only"

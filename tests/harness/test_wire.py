@@ -327,3 +327,44 @@ def test_decoded_values_are_plain_types_only() -> None:
 
     out = roundtrip({"a": [1, 2.0, "s", None, True, {"b": np.ones(2)}], "c": float("nan")})
     assert types(out) <= {list, dict, int, float, str, type(None), bool, np.ndarray}
+
+
+def _arrays_header(value: Any, specs: list[dict[str, Any]]) -> bytes:
+    return json.dumps({"value": value, "arrays": specs}).encode()
+
+
+def test_an_array_referenced_twice_is_refused() -> None:
+    """Each array is decoded once: 100 references to one 4 MiB array once added 400 MiB to the
+    judge (a small frame decoding into a huge value)."""
+    body = np.zeros(2**19).tobytes()  # 4 MiB
+    spec = {"dtype": "float64", "shape": [2**19], "offset": 0, "nbytes": len(body)}
+    header = _arrays_header([{"$array": 0}] * 100, [spec])
+    with pytest.raises(wire.WireError, match="referenced more than once"):
+        wire.decode(header, body)
+
+
+def test_overlapping_array_descriptions_are_refused() -> None:
+    """Descriptions may not share bytes of the body, so what is decoded never exceeds the frame."""
+    body = np.zeros(1024).tobytes()
+    spec = {"dtype": "float64", "shape": [1024], "offset": 0, "nbytes": len(body)}
+    header = _arrays_header([{"$array": 0}, {"$array": 1}], [spec, dict(spec)])
+    with pytest.raises(wire.WireError, match="overlap"):
+        wire.decode(header, body)
+    half = {"dtype": "float64", "shape": [512], "offset": 0, "nbytes": 4096}
+    other = {"dtype": "float64", "shape": [512], "offset": 4096, "nbytes": 4096}
+    left, right = wire.decode(_arrays_header([{"$array": 0}, {"$array": 1}], [half, other]), body)
+    assert left.shape == right.shape == (512,)
+
+
+@pytest.mark.parametrize("number", ["9" * 401, "-" + "9" * 30, str(2**63)])
+def test_integers_beyond_64_bits_are_refused(number: str) -> None:
+    """A 401-digit integer in a reply once raised OverflowError in the judge's checks."""
+    with pytest.raises(wire.WireError, match="out of range"):
+        wire.decode(('{"value": [%s], "arrays": []}' % number).encode(), b"")
+    assert wire.decode(b'{"value": [9223372036854775807], "arrays": []}', b"") == [2**63 - 1]
+
+
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity"])
+def test_bare_non_finite_tokens_are_refused(token: str) -> None:
+    with pytest.raises(wire.WireError, match="not allowed"):
+        wire.decode(('{"value": [%s], "arrays": []}' % token).encode(), b"")

@@ -47,7 +47,7 @@ def ref_net(reference, rng):
 
 
 def student_shapes(described) -> list[tuple[int, ...]]:
-    return [tuple(p["shape"]) for p in described["parameters"]]
+    return [tuple(p.shape) for p in described.parameters]
 
 
 def weights_for_student(ref_net, shapes) -> list[np.ndarray] | None:
@@ -61,21 +61,21 @@ def weights_for_student(ref_net, shapes) -> list[np.ndarray] | None:
 def layer_summary(layers) -> str:
     parts = []
     for layer in layers:
-        if layer["type"] == "Conv2d":
-            parts.append(f"Conv2d({layer['in_channels']}→{layer['out_channels']}, "
-                         f"{'×'.join(map(str, layer['kernel_size']))})")
-        elif layer["type"] == "Linear":
-            parts.append(f"Linear({layer['in_features']}→{layer['out_features']})")
+        if layer.type == "Conv2d":
+            parts.append(f"Conv2d({layer.in_channels}→{layer.out_channels}, "
+                         f"{'×'.join(map(str, layer.kernel_size))})")
+        elif layer.type == "Linear":
+            parts.append(f"Linear({layer.in_features}→{layer.out_features})")
     return ", ".join(parts) or "no Conv2d or Linear layers"
 
 
 @pytest.mark.points(2)
 def test_module_tree(described):
     """Two Conv2d (1→6, 6→16, 5×5) and three Linear (400→120→84→10)"""
-    layers = described["layers"]
-    convs = Counter((l["in_channels"], l["out_channels"], tuple(l["kernel_size"]))
-                    for l in layers if l["type"] == "Conv2d")
-    linears = Counter((l["in_features"], l["out_features"]) for l in layers if l["type"] == "Linear")
+    layers = described.layers
+    convs = Counter((l.in_channels, l.out_channels, tuple(l.kernel_size))
+                    for l in layers if l.type == "Conv2d")
+    linears = Counter((l.in_features, l.out_features) for l in layers if l.type == "Linear")
     if convs != CONVS or linears != LINEARS:
         fail("the layers of Net()", "Conv2d(1→6, 5×5), Conv2d(6→16, 5×5), Linear(400→120), "
              "Linear(120→84), Linear(84→10)", layer_summary(layers), WHERE_NET)
@@ -91,16 +91,16 @@ def test_parameters(described):
     if first_conv != (6, 1, 5, 5):
         fail("the first convolution's weight (params[0] in the tutorial's order)", "(6, 1, 5, 5)",
              str(first_conv), WHERE_NET)
-    if described["weights"] != 61706:
+    if described.weights != 61706:
         fail("the number of weights (sum of numel over parameters)", "61,706",
-             f"{described['weights']:,}", WHERE_NET)
+             f"{described.weights:,}", WHERE_NET)
 
 
 @pytest.mark.points(1)
 def test_output_shape(described):
     """The output for one 1×1×32×32 input has shape (1, 10)"""
-    if described["output_shape"] != [1, 10]:
-        fail("net(torch.randn(1, 1, 32, 32)).shape", "(1, 10)", str(tuple(described["output_shape"])),
+    if described.output_shape != [1, 10]:
+        fail("net(torch.randn(1, 1, 32, 32)).shape", "(1, 10)", str(tuple(described.output_shape)),
              WHERE_NET)
 
 
@@ -139,11 +139,11 @@ def test_loss_and_gradients(worker, described, ref_net, rng):
     target = rng.normal(0, 1, size=(1, 10)).astype(np.float32)
     got = worker.call("loss_and_gradients", module="problem1", weights=weights, inputs=x, target=target,
                       doing="computing the loss and its gradients")
-    for i, g in enumerate(got["grads_after_zero_grad"]):
+    for i, g in enumerate(got.grads_after_zero_grad):
         if g is not None and np.any(as_array(g, "a gradient after zero_grad()", WHERE_NET) != 0):
             fail("the gradients after net.zero_grad()", "zeros or None",
                  f"non-zero values in parameter {i} of shape {shapes[i]}", WHERE_NET)
-    grads = got["grads"]
+    grads = got.grads
     if any(g is None for g in grads):
         missing = [str(shapes[i]) for i, g in enumerate(grads) if g is None]
         fail("the gradients after loss.backward()", "a gradient for every parameter",
@@ -155,7 +155,7 @@ def test_loss_and_gradients(worker, described, ref_net, rng):
         ref_net.zero_grad()
         loss.backward()
         by_shape = {tuple(p.shape): p.grad.numpy() for p in ref_net.parameters()}
-        expect_close(as_float(got["loss"], "the MSE loss", WHERE_NET), loss.item(),
+        expect_close(as_float(got.loss, "the MSE loss", WHERE_NET), loss.item(),
                      "nn.MSELoss()(net(x), target) with the reference's weights", WHERE_NET, rtol=1e-4, atol=1e-6)
         for i, shape in enumerate(shapes):
             expect_close(grads[i], by_shape[shape],

@@ -23,6 +23,7 @@ import pytest
 import torch
 
 from autograder.common import budgets
+from autograder.common.protocol import NetDescription
 from autograder.judge.checks import as_array, as_float, describe, expect_close, fail
 
 pytestmark = pytest.mark.problem("problem2")
@@ -54,13 +55,13 @@ def test_transform_maps_pixels_into_minus_one_to_one(worker, rng):
         expect_close(found, expected, f"transform of {name}", where, rtol=0, atol=1e-5)
 
 
-def _layers(description: dict) -> list[tuple]:
+def _layers(description: NetDescription) -> list[tuple]:
     out = []
-    for layer in description["layers"]:
-        if layer["type"] == "Conv2d":
-            out.append(("Conv2d", layer["in_channels"], layer["out_channels"], layer["kernel_size"]))
-        elif layer["type"] == "Linear":
-            out.append(("Linear", layer["in_features"], layer["out_features"], None))
+    for layer in description.layers:
+        if layer.type == "Conv2d":
+            out.append(("Conv2d", layer.in_channels, layer.out_channels, layer.kernel_size))
+        elif layer.type == "Linear":
+            out.append(("Linear", layer.in_features, layer.out_features, None))
     return out
 
 
@@ -77,10 +78,10 @@ def test_network_layers_and_weights(worker):
     if layers != EXPECTED_LAYERS:
         fail("the convolution and linear layers of Net, in order", _show_layers(EXPECTED_LAYERS),
              _show_layers(layers), where)
-    if d["weights"] != WEIGHTS:
-        fail("number of weights of Net", f"{WEIGHTS:,}", f"{d['weights']:,}", where)
-    if d["output_shape"] != [1, 10]:
-        fail("output shape of Net for one 3×32×32 image", "[1, 10]", str(d["output_shape"]), where)
+    if d.weights != WEIGHTS:
+        fail("number of weights of Net", f"{WEIGHTS:,}", f"{d.weights:,}", where)
+    if d.output_shape != [1, 10]:
+        fail("output shape of Net for one 3×32×32 image", "[1, 10]", str(d.output_shape), where)
 
 
 @pytest.mark.points(3)
@@ -113,7 +114,7 @@ def test_optimizer_is_sgd_with_momentum(optimizers):
     """make_optimizer: SGD with lr 0.001 and momentum 0.9 over every parameter"""
     where = "problem2.py:make_optimizer"
     d = optimizers.describe(MODULE)
-    if d["type"] != "SGD":
+    if d.type != "SGD":
         fail("the optimizer's type", "torch.optim.SGD", optimizers.name(d), where)
     for key, value in (("lr", 0.001), ("momentum", 0.9)):
         found = optimizers.setting(d, key)
@@ -127,7 +128,7 @@ def test_evaluate_returns_fractions(call_evaluate):
     """evaluate(net, testloader) returns (accuracy, per-class accuracies) as fractions"""
     where = "problem2.py:evaluate"
     call = call_evaluate(MODULE)
-    result = call.reply["result"]
+    result = call.reply.result
     checked = ("evaluate(net, testloader) for a net the grader controls, on 100 images "
                "(batch size 4) whose right answers it knows")
     if not isinstance(result, list) or len(result) != 2:
@@ -143,23 +144,23 @@ def test_evaluate_returns_fractions(call_evaluate):
 
 
 @pytest.mark.points(3)
-def test_train_lowers_the_loss(training_runs, record_training):
+def test_train_lowers_the_loss(training_runs):
     """train(net, trainloader, criterion, optimizer, epochs) steps through the loader and lowers the loss"""
-    run = training_runs.get(MODULE, record_training)
+    run = training_runs.get(MODULE)
     where = "problem2.py:train"
     steps = run.steps
-    if run.nonfinite_step is not None:
+    if run.reply.nonfinite_step is not None:
         fail("the loss during training", "finite values", run.stopped_text(), where)
-    if run.steps_run != steps:
+    if run.reply.steps_run != steps:
         fail("mini-batches trained on (losses computed with the given criterion)",
              f"{steps:,} (every mini-batch of the loader, `epochs` times)",
-             f"{run.steps_run:,}" + (f" — {run.stopped}" if run.stopped else ""), where)
-    if run.optimizer_steps < steps:
-        fail("optimizer.step() calls", f"one per mini-batch ({steps:,})", f"{run.optimizer_steps:,}", where)
-    if run.stale_gradients:
+             f"{run.reply.steps_run:,}" + (f" — {run.reply.stopped}" if run.reply.stopped else ""), where)
+    if run.reply.optimizer_steps < steps:
+        fail("optimizer.step() calls", f"one per mini-batch ({steps:,})", f"{run.reply.optimizer_steps:,}", where)
+    if run.reply.stale_gradients:
         fail("gradients at the start of each step",
              "cleared before each backward pass (optimizer.zero_grad())",
-             f"in {run.stale_gradients} of the first {run.checked_forwards} steps the forward pass began "
+             f"in {run.reply.stale_gradients} of the first {run.reply.checked_forwards} steps the forward pass began "
              "with the previous step's gradients still there — gradients accumulate across steps", where)
     tenth = max(1, len(run.losses) // 10)
     first, last = float(run.losses[:tenth].mean()), float(run.losses[-tenth:].mean())
@@ -169,6 +170,6 @@ def test_train_lowers_the_loss(training_runs, record_training):
 
 
 @pytest.mark.points(4)
-def test_accuracy_floor(training_runs, record_training):
+def test_accuracy_floor(training_runs):
     """Trained with every piece of problem2.py, Net reaches the accuracy floor on the test images"""
-    training_runs.check_floor(MODULE, record_training)
+    training_runs.check_floor(MODULE)

@@ -22,7 +22,7 @@ WHERE = "problem3_2.py:make_optimizer"
 def test_optimizer_is_adam(optimizers, remark):
     """make_optimizer: Adam with lr 0.001 and betas (0.9, 0.999) over every parameter"""
     d = optimizers.describe(MODULE)
-    if d["type"] != "Adam":
+    if d.type != "Adam":
         fail("the optimizer's type", "torch.optim.Adam", optimizers.name(d), WHERE)
     lrs = optimizers.setting(d, "lr")
     if not optimizers.all_close(lrs, 0.001):
@@ -39,6 +39,6 @@ def test_optimizer_is_adam(optimizers, remark):
 
 
 @pytest.mark.points(3)
-def test_accuracy_floor(training_runs, record_training):
+def test_accuracy_floor(training_runs):
     """Trained with this optimizer (and the given Net, transform and loss), the net reaches the floor"""
-    training_runs.check_floor(MODULE, record_training)
+    training_runs.check_floor(MODULE)

@@ -40,6 +40,6 @@ def test_finite_on_large_outputs(losses):
 
 
 @pytest.mark.points(3)
-def test_accuracy_floor(training_runs, record_training):
+def test_accuracy_floor(training_runs):
     """Trained with this loss (given Net, transform and SGD), the net reaches the accuracy floor"""
-    training_runs.check_floor(MODULE, record_training)
+    training_runs.check_floor(MODULE)

@@ -22,15 +22,15 @@ def test_weight_decay_on_every_parameter(optimizers):
     """make_optimizer: weight decay (L2) greater than 0 on every parameter of the net"""
     d = optimizers.describe(MODULE)
     optimizers.check_covers_every_parameter(d, WHERE)
-    without = [name for g in d["groups"] for name in g["params"]
-               if not (isinstance(g["settings"].get("weight_decay"), (int, float))
-                       and g["settings"]["weight_decay"] > 0)]
+    without = [name for g in d.groups for name in g.params
+               if not (isinstance(g.settings.get("weight_decay"), (int, float))
+                       and g.settings["weight_decay"] > 0)]
     if without:
         fail("weight_decay of each parameter's group", "greater than 0 for every parameter",
              f"{describe(optimizers.setting(d, 'weight_decay'))} — no decay on {', '.join(without)}", WHERE)
 
 
 @pytest.mark.points(3)
-def test_accuracy_floor(training_runs, record_training):
+def test_accuracy_floor(training_runs):
     """Trained with this optimizer (given Net, transform and loss), the net reaches the accuracy floor"""
-    training_runs.check_floor(MODULE, record_training)
+    training_runs.check_floor(MODULE)

@@ -44,6 +44,23 @@ class ProblemView:
     counts: dict[str, int]
     pending: float
     """Points of checks that were not graded."""
+    run_note: str = ""
+    """How this problem was graded when that differs from the page's header (a regrade of other
+    problems kept it): "graded with seed 1, budget quick"."""
+    missing: bool = False
+    """The submission has no module for this problem (its checks say so; its points are lost)."""
+
+
+def run_note(result: SubmissionResult, module: str) -> str:
+    """"graded with seed 1, budget quick" when ``module``'s own run differs from the result's."""
+    run = result.runs.get(module)
+    if run is None:
+        return ""
+    differs = [f"{label} {mine}" for label, mine, theirs in (
+        ("seed", run.seed, result.seed), ("budget", run.budget, result.budget), ("device", run.device, result.device))
+        if mine != theirs]
+    when = f" on {run.started_at}" if differs and run.started_at else ""
+    return f"graded with {', '.join(differs)}{when}" if differs else ""
 
 
 @dataclass
@@ -83,7 +100,8 @@ def submission_view(result: SubmissionResult, files: Sequence[str] = ()) -> Subm
             module=module, title=BY_MODULE[module].title if module in BY_MODULE else module,
             points=round(sum(t.points for t in tests), 4), max_points=round(sum(t.max_points for t in tests), 4),
             tests=tests, training=training, answers=answers, counts=_counts(tests),
-            pending=round(sum(t.max_points for t in tests if t.outcome is Outcome.NOT_GRADED), 4)))
+            pending=round(sum(t.max_points for t in tests if t.outcome is Outcome.NOT_GRADED), 4),
+            run_note=run_note(result, module), missing=module in result.missing))
     output = _ANSI.sub("", result.output)
     cut = max(0, len(output) - MAX_OUTPUT_CHARS)
     return SubmissionView(

@@ -1,4 +1,10 @@
-"""Red team: softmax tries to reach the network (the judge's machine and the outside world)."""
+"""Red team: softmax tries to reach the network — the judge's own listener on the loopback
+address (which proves the worker has a network namespace of its own: outside it, this connection
+would succeed), another loopback address, and a name that can never resolve (``.invalid``).
+
+Only the loopback range and a reserved name are ever aimed at: a test never sends traffic beyond
+this machine, even from inside a sandbox.
+"""
 
 import socket
 
@@ -14,14 +20,8 @@ def _connect(host, port):
         return s.getpeername()
 
 
-def _udp(host, port):
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        return s.sendto(b"\0" * 32, (host, port))
-
-
 def softmax(x):
     redteam.attempt("connect 127.0.0.1 judge-side listener", lambda: _connect("127.0.0.1", PORT))
-    redteam.attempt("connect 1.1.1.1:443", lambda: _connect("1.1.1.1", 443))
-    redteam.attempt("udp 8.8.8.8:53", lambda: _udp("8.8.8.8", 53))
-    redteam.attempt("resolve pypi.org", lambda: socket.getaddrinfo("pypi.org", 443))
+    redteam.attempt("connect 127.0.0.2 judge-side listener", lambda: _connect("127.0.0.2", PORT))
+    redteam.attempt("resolve autograder-redteam.invalid", lambda: socket.getaddrinfo("autograder-redteam.invalid", 443))
     return np.zeros(len(x))

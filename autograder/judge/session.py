@@ -1,0 +1,170 @@
+"""Grading one submission: its workers, its CIFAR-10, its training runs and the results so far.
+
+The session lives as long as the judge's pytest run. Its configuration arrives resolved
+(`GradingConfig`): nothing is decided again here, so the results record what graded them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+from typing import Any
+
+from autograder.common import budgets
+from autograder.common.config import GradingConfig
+from autograder.common.contract import PROBLEMS, REPORT_FILE
+from autograder.common.results import ProblemRun, Status, SubmissionResult, TestResult
+from autograder.judge import sandbox
+from autograder.judge.checks import NotGraded
+from autograder.judge.training_runs import TrainingRuns
+from autograder.judge.worker_client import SandboxFault, Worker, WorkerSettings
+
+MAX_REPORT_MD = 200_000
+"""Characters of a student's report.md kept for the report."""
+NUMPY_ONLY = frozenset({"problem4", "problem5"})
+"""Problems whose checks need no torch in the worker (its start is seconds faster)."""
+
+
+class GradingSession:
+    """State of grading one submission: its worker, CIFAR-10, the training runs, the results."""
+
+    def __init__(self, config: GradingConfig, submission: Path, results_path: Path | None) -> None:
+        self.config = config
+        self.budget = budgets.budget(config.budget)
+        self.submission = submission.resolve()
+        self.results_path = results_path
+        self.started = time.monotonic()
+        self.result = SubmissionResult(
+            student=self.submission.name, submission=str(submission), seed=config.seed,
+            budget=config.budget, device=config.device, sandbox=config.sandbox,
+            started_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        )
+        self.grader_fault = ""
+        self.needs_torch = True
+        self.needs_data = False
+        self._worker: Worker | None = None
+        self._cifar: Any = None
+        self._cifar_error: str | None = None
+        self.mode, self._mode_error = self._sandbox_mode()
+        self.trainings = TrainingRuns(self)
+        self._check_submission()
+
+    def _sandbox_mode(self) -> tuple[sandbox.SandboxMode | None, str]:
+        """The sandbox this session's workers run in, or why none can be used (a grader fault)."""
+        try:
+            mode = sandbox.mode_for(self.config.sandbox)
+        except sandbox.SandboxUnavailable as exc:
+            return None, str(exc)
+        if mode is sandbox.SandboxMode.LIMITS_ONLY:
+            self.result.sandbox_note = sandbox.LIMITS_ONLY_NOTE
+        return mode, ""
+
+    def _check_submission(self) -> None:
+        self._present: set[str] = set()
+        if not self.submission.is_dir():
+            self.result.status = Status.UNGRADABLE
+            self.result.status_reason = f"{self.submission} is not a folder"
+            return
+        present = [p.module for p in PROBLEMS if (self.submission / f"{p.module}.py").is_file()]
+        self._present = set(present)
+        if not present:
+            found = sorted(p.name for p in self.submission.iterdir())[:10]
+            self.result.status = Status.UNGRADABLE
+            self.result.status_reason = ("no module of the contract (problem1.py … problem5.py) in "
+                                         f"the folder; found: {', '.join(found) or 'nothing'}")
+        report = self.submission / REPORT_FILE
+        if report.is_file() and not report.is_symlink():
+            self.result.report_md = report.read_bytes()[:MAX_REPORT_MD].decode("utf-8", errors="replace")
+
+    # -- the workers --------------------------------------------------------------------------
+    def worker(self, *, with_data: bool = False) -> Worker:
+        """The submission's worker; ``with_data`` (re)starts it with CIFAR-10 mounted."""
+        data_dir = self.cifar().worker_dir if with_data else None
+        if data_dir is None and self._worker is None and self.needs_data:
+            try:
+                data_dir = self.cifar().worker_dir
+            except NotGraded:
+                pass  # the training checks will say so themselves
+        if self._worker is not None and with_data and self._worker.settings.data != data_dir:
+            self._worker.stop()
+            self._worker.settings.data = data_dir
+        if self._worker is None:
+            self._worker = Worker(self.worker_settings(data_dir))
+        return self._worker
+
+    def worker_settings(self, data_dir: Path | None, slot: int = 0) -> WorkerSettings:
+        """How this submission's worker number ``slot`` runs (SandboxFault: no sandbox can be used)."""
+        if self.mode is None:
+            raise SandboxFault(self._mode_error)
+        preload = ("numpy", "torch", "torchvision") if self.needs_torch else ("numpy",)
+        return WorkerSettings(
+            submission=self.submission, mode=self.mode, data=data_dir, device=self.config.device,
+            memory=self.config.worker_memory, gpu_memory_fraction=self.config.gpu_memory_fraction(),
+            preload=preload, submission_timeout=self.budget.submission_timeout, slot=slot)
+
+    def start_seconds(self) -> float:
+        """Seconds spent starting the submission's worker so far (kept out of the checks' timings)."""
+        return self._worker.start_seconds if self._worker is not None else 0.0
+
+    def cifar(self) -> Any:
+        """The prepared CIFAR-10 data, or NotGraded saying where it was looked for."""
+        if self._cifar is None and self._cifar_error is None:
+            from autograder.judge import cifar
+
+            try:
+                self._cifar = cifar.prepare(self.config)
+            except cifar.DataUnavailable as exc:
+                self._cifar_error = str(exc)
+        if self._cifar_error is not None:
+            raise NotGraded(self._cifar_error)
+        return self._cifar
+
+    # -- results ------------------------------------------------------------------------------
+    def add(self, result: TestResult, *, grader_fault: str = "", starting: float = 0.0) -> None:
+        """Record one check's result; ``starting`` seconds of its time went into starting a worker."""
+        self.result.tests.append(result)
+        if grader_fault:
+            self.grader_fault = grader_fault
+        key = f"{result.problem} checks"
+        self.result.timings[key] = round(self.result.timings.get(key, 0.0)
+                                         + max(0.0, result.duration - starting), 3)
+
+    def finish(self) -> SubmissionResult:
+        """The result of the session: outputs, versions and timings gathered from every worker."""
+        r = self.result
+        main = [self._worker] if self._worker is not None else []
+        trainers = self.trainings.workers
+        outputs = [w.output for w in main]
+        outputs += [f"[training worker {i + 1}]\n{w.output}" for i, w in enumerate(trainers) if w.output_bytes]
+        r.output = "\n".join(o for o in outputs if o)
+        r.output_bytes = sum(w.output_bytes for w in main + trainers)
+        for w in main + trainers:
+            if w.ready_info:
+                r.versions = {k: str(v) for k, v in w.ready_info.get("versions", {}).items()}
+                break
+        if self._worker is not None:
+            if self._worker.ready_info:
+                r.timings["sandbox start"] = round(self._worker.start_seconds, 3)
+            r.timings["worker busy"] = round(self._worker.busy_seconds, 3)
+            for module, seconds in self._worker.import_seconds.items():
+                r.timings[f"import {module}"] = seconds
+        r.timings.update(self.trainings.timings())
+        r.missing = [m for m in dict.fromkeys(t.problem for t in r.tests) if m not in self._present]
+        r.memory_bound = next((w.memory_bound for w in main + trainers if w.memory_bound), "")
+        r.runs = {p: ProblemRun(r.seed, r.budget, r.device, r.started_at) for p in dict.fromkeys(t.problem for t in r.tests)}
+        if r.status is Status.GRADED and not r.tests and not self.grader_fault:
+            self.grader_fault = "the judge ran no check (no graded suite was collected)"
+        if self.grader_fault and r.status is Status.GRADED:
+            r.status = Status.GRADER_FAULT
+            r.status_reason = self.grader_fault
+        r.duration = round(time.monotonic() - self.started, 3)
+        return r
+
+    def close(self) -> None:
+        """Stop every worker of the session and remove their copies of the submission."""
+        self.trainings.close()
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
+

@@ -1,0 +1,241 @@
+"""Grading a class: plan the run once, grade every submission in a judge of its own, account for all.
+
+`plan` resolves everything before any judge starts — the configuration (device, budget, seed,
+training workers, each worker's memory share), the sandbox (bubblewrap must run unless
+limits-only is asked for by name), the CIFAR-10 data when a training problem is graded (found,
+read and decoded once here) — and refuses with a usage error naming what was tried. `run` grades,
+prints a line per submission that says when its grade is incomplete, ends with one line of counts,
+and returns the exit status. SIGTERM, SIGINT and SIGHUP end every judge (and so every worker) it
+started; results already written stay as they were.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import signal
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import TextIO
+
+from autograder.common import budgets, limits
+from autograder.common import config as cfg
+from autograder.common.results import Status, SubmissionResult
+from autograder.orchestrator import runner
+from autograder.orchestrator.discovery import Skipped, changed_since, find_submissions
+from autograder.orchestrator.progress import Progress
+
+EXIT_OK, EXIT_GRADER_FAULT, EXIT_USAGE, EXIT_BELOW, EXIT_INCOMPLETE = 0, 1, 2, 3, 4
+"""0 every grade complete; 1 the grader failed on a submission; 2 a usage error (nothing graded);
+3 a score below --fail-under; 4 some checks were not graded (the grade is incomplete). When
+several hold, the lowest number other than 0 wins, but 2 is only ever alone."""
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+class UsageError(Exception):
+    """A problem with what the user asked for, found before any grading (exit status 2)."""
+
+
+@dataclass
+class ClassRun:
+    """One `autograde` run, planned: what to grade and how."""
+
+    config: cfg.GradingConfig
+    submissions: list[Path]
+    out: Path
+    jobs: int
+    problems: list[str] | None = None
+    skipped: list[Skipped] = field(default_factory=list)
+    force: bool = False
+    fail_under: float | None = None
+    shard: str = ""
+
+
+def default_jobs(device: str, memory: int | None = None) -> int:
+    """Submissions at once: one per core on the CPU; on one GPU a quarter of the cores (each
+    submission's trainings take the rest). Never more than the machine's memory holds."""
+    cores = cfg.available_cores()
+    jobs = cores if device == "cpu" else max(1, cores // 4)
+    while jobs > 1 and limits.workers_that_fit(jobs, memory) < jobs:
+        jobs -= 1
+    return jobs
+
+
+def plan(paths: list[Path], *, options: dict[str, object], out: Path, jobs: int | None,
+         problems: str | None, shard: str | None, changed: str | None, force: bool,
+         fail_under: float | None) -> ClassRun:
+    """Everything decided before the first judge starts; UsageError when something cannot work."""
+    try:
+        wanted = runner.parse_problems(problems) if problems is not None else None
+        slice_ = runner.parse_shard(shard) if shard else None
+        found, skipped = find_submissions(paths, out=out)
+        config = cfg.resolve(options)
+    except (ValueError, cfg.ConfigError) as exc:  # NoSubmissions is a ValueError
+        raise UsageError(str(exc)) from None
+    if jobs is not None and jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    names = [s.name for s in found]
+    if len(set(names)) != len(names):
+        raise UsageError("two submission folders share a name: "
+                         + ", ".join(sorted({n for n in names if names.count(n) > 1})))
+    if changed:
+        found = changed_since(found, changed)
+    found = [s for s in found if runner.in_shard(s.name, slice_)]
+    _check_sandbox(config)
+    concurrent = min(jobs or default_jobs(config.device), max(1, len(found)))
+    config = cfg.with_concurrency(config, concurrent)
+    if config.worker_memory < limits.WORKER_MEMORY_MIN:
+        raise UsageError(
+            f"{concurrent} submission(s) at once × {config.train_workers} worker(s) each need "
+            f"{limits.WORKER_MEMORY_MIN / limits.GiB:.0f} GiB per worker; this machine has "
+            f"{limits.machine_memory() / limits.GiB:.1f} GiB in all: give a smaller --jobs "
+            f"(at most {max(1, limits.workers_that_fit(concurrent) // max(1, config.train_workers))}) "
+            "or --train-workers")
+    trained = [p for p in (wanted or budgets.TRAINED) if p in budgets.TRAINED]
+    if trained and found:
+        config = _with_data(config)
+    return ClassRun(config=config, submissions=found, out=out, jobs=concurrent, problems=wanted,
+                    skipped=skipped, force=force, fail_under=fail_under, shard=shard or "")
+
+
+def _check_sandbox(config: cfg.GradingConfig) -> None:
+    from autograder.judge import sandbox
+
+    try:
+        sandbox.mode_for(config.sandbox)
+    except sandbox.SandboxUnavailable as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _with_data(config: cfg.GradingConfig) -> cfg.GradingConfig:
+    """CIFAR-10 found, read and decoded once, before any judge starts; the judges get its source."""
+    from autograder.judge import cifar
+
+    try:
+        config = dataclasses.replace(config, data=cifar.find_source(config.data).path)
+        cifar.prepare(config)
+    except cifar.DataUnavailable as exc:
+        raise UsageError(f"{exc}. The training problems (2, 3) need CIFAR-10: give --data PATH, "
+                         "or grade others with --problems") from None
+    return config
+
+
+def _stop_on_signals(judges: runner.Judges) -> dict[int, object]:
+    """Make SIGTERM/SIGINT/SIGHUP end every judge, then this process (status 128 + the signal)."""
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        judges.stop_all()
+        raise Stopped(signum)
+
+    return {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
+
+
+class Stopped(BaseException):
+    """A stop signal arrived (a BaseException, so that no `except Exception` goes on grading)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def incomplete_note(result: SubmissionResult) -> str:
+    """What the console says of a grade that is not the whole story ("" for a complete one)."""
+    parts = []
+    if result.status is not Status.GRADED:
+        parts.append(f"{result.status.value.upper()}: {result.status_reason.splitlines()[0][:300] if result.status_reason else ''}")
+    pending = result.not_graded
+    if pending:
+        reasons = list(dict.fromkeys(t.message.removeprefix("not graded: ").splitlines()[0][:200] for t in pending))
+        parts.append(f"INCOMPLETE: {len(pending)} check(s) worth {sum(t.max_points for t in pending):g} "
+                     f"point(s) not graded — {'; '.join(reasons[:3])}")
+    if result.missing:
+        parts.append("missing: " + ", ".join(f"{m}.py" for m in result.missing))
+    return "  [" + " | ".join(parts) + "]" if parts else ""
+
+
+def run(plan_: ClassRun, stream: TextIO = sys.stdout) -> int:
+    """Grade the planned class; returns the exit status."""
+    config, out = plan_.config, plan_.out
+    if config.device_note:
+        print(f"autograde: note: {config.device_note}", file=sys.stderr, flush=True)
+    if config.sandbox == "limits-only":
+        print("autograde: WARNING: limits-only mode — the students' code runs WITHOUT filesystem, "
+              "network or uid isolation", file=sys.stderr, flush=True)
+    if plan_.skipped:
+        print("not submissions, skipped: " + "; ".join(f"{s.folder.name} ({s.why})" for s in plan_.skipped),
+              file=stream, flush=True)
+    print(f"grading {len(plan_.submissions)} submission(s), {plan_.jobs} at a time "
+          f"[budget {config.budget}, device {config.device}, seed {config.seed}, "
+          f"{config.train_workers} training(s) at once"
+          f"{f', shard {plan_.shard}' if plan_.shard else ''}] → {out}/", file=stream, flush=True)
+    progress = Progress(len(plan_.submissions), plan_.jobs, stream=stream)
+    graded: list[runner.Graded] = []
+    judges = runner.Judges()
+
+    def one(folder: Path) -> runner.Graded:
+        job = runner.Job(folder.resolve(), (out / folder.name).resolve())
+        progress.start(folder.name, job.progress_path)
+        return runner.grade_cached(job, config, problems=plan_.problems, force=plan_.force, judges=judges)
+
+    previous = _stop_on_signals(judges) if threading.current_thread() is threading.main_thread() else {}
+    pool = ThreadPoolExecutor(max_workers=plan_.jobs)
+    try:
+        futures = [pool.submit(one, s) for s in plan_.submissions]
+        for future in as_completed(futures):
+            try:
+                g = future.result()
+            except InterruptedError:
+                continue
+            graded.append(g)
+            progress.finish(g.result, cached=g.cached, note=incomplete_note(g.result),
+                            regraded_because=g.regraded_because)
+    except Stopped as stop:
+        pool.shutdown(wait=True, cancel_futures=True)
+        progress.close()
+        name = signal.Signals(stop.signum).name
+        print(f"autograde: stopped by {name}: every judge and worker ended; {len(graded)} of "
+              f"{len(plan_.submissions)} submission(s) finished (their results stand)", file=sys.stderr, flush=True)
+        return 128 + stop.signum
+    finally:
+        pool.shutdown(wait=True)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+    progress.close()
+    results = [g.result for g in graded]
+    print(counts_line(graded), file=stream, flush=True)
+    return exit_status(results, plan_.fail_under)
+
+
+def counts_line(graded: list[runner.Graded]) -> str:
+    """One line of counts for the end of a run."""
+    results = [g.result for g in graded]
+    counts = {
+        "graded": sum(not g.cached for g in graded),
+        "cached": sum(g.cached for g in graded),
+        "incomplete": sum(bool(r.not_graded) for r in results if r.status is Status.GRADED),
+        "grader faults": sum(r.status is Status.GRADER_FAULT for r in results),
+        "ungradable": sum(r.status is Status.UNGRADABLE for r in results),
+    }
+    return "done: " + ", ".join(f"{v} {k}" for k, v in counts.items())
+
+
+def exit_status(results: list[SubmissionResult], fail_under: float | None) -> int:
+    """See `EXIT_OK` and the others."""
+    if any(r.status is Status.GRADER_FAULT for r in results):
+        return EXIT_GRADER_FAULT
+    if any(r.not_graded for r in results):
+        return EXIT_INCOMPLETE
+    return below(results, fail_under)
+
+
+def below(results: list[SubmissionResult], fail_under: float | None) -> int:
+    """EXIT_BELOW (naming the students on stderr) when a score is under ``fail_under``."""
+    if fail_under is None:
+        return EXIT_OK
+    low = sorted(r.student for r in results if r.score < fail_under)
+    if low:
+        print(f"below {fail_under:g}: {', '.join(low)}", file=sys.stderr)
+        return EXIT_BELOW
+    return EXIT_OK

@@ -1,0 +1,196 @@
+"""`autograde` as a user meets it: what is a student, data checked before grading, an incomplete
+grade that is never quiet, regrading some problems without losing the rest, and signals that end
+every judge and worker. Everything runs through the real command; the NumPy problems keep it fast."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder.common import results_json
+from autograder.common.results import Status
+
+ROOT = Path(__file__).resolve().parents[2]
+REFERENCE = ROOT / "autograder" / "judge" / "reference"
+
+
+def autograde(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None,
+              timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "autograder.orchestrator.cli", *args], capture_output=True,
+                          text=True, timeout=timeout, cwd=cwd, env=env)
+
+
+def student(folder: Path, *modules: str) -> Path:
+    folder.mkdir(parents=True)
+    for m in modules:
+        shutil.copyfile(REFERENCE / f"{m}.py", folder / f"{m}.py")
+    return folder
+
+
+def test_folders_that_are_not_students_are_skipped_once(tmp_path: Path) -> None:
+    """__MACOSX, hidden folders, the output folder inside the class and folders without Python are
+    listed once as skipped, never graded as "ungradable" students."""
+    course = tmp_path / "class"
+    student(course / "20170001", "problem4", "problem5")
+    (course / "__MACOSX" / "20170001").mkdir(parents=True)
+    (course / "__MACOSX" / "20170001" / "._problem4.py").write_bytes(b"\0\5\26\7")
+    (course / ".git").mkdir()
+    (course / "notes").mkdir()
+    (course / "notes" / "readme.txt").write_text("not a submission")
+    out = course / "reports"
+    out.mkdir()
+    proc = autograde(str(course), "--problems", "4,5", "--seed", "1", "--out", str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    skipped = next(line for line in proc.stdout.splitlines() if line.startswith("not submissions, skipped"))
+    for name, why in (("__MACOSX", "macOS"), (".git", "hidden"), ("notes", "no .py"), ("reports", "output folder")):
+        assert f"{name} (" in skipped and why in skipped, (name, skipped)
+    assert sorted(p.parent.name for p in out.glob("*/results.json")) == ["20170001"]
+    assert "grading 1 submission(s)" in proc.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--problems", ""], "--problems '': empty"),
+    (["--problems", "9"], "the problems are 1, 2, 3_1"),
+    (["--data", "/nonexistent/cifar"], "CIFAR-10 not found (looked in /nonexistent/cifar"),
+])
+def test_usage_errors_are_found_before_any_grading(args: list[str], message: str, tmp_path: Path) -> None:
+    sub = student(tmp_path / "s", "problem4")
+    proc = autograde(str(sub), *args, "--out", str(tmp_path / "out"))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert message in proc.stderr, proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_relative_data_path_is_the_users(tmp_path: Path) -> None:
+    """--data is taken from the folder the command was typed in, not the install's."""
+    sub = student(tmp_path / "s", "problem4")
+    (tmp_path / "here").mkdir()
+    proc = autograde(str(sub), "--data", "mine/cifar.tar.gz", "--problems", "2", "--out", str(tmp_path / "o"),
+                     cwd=tmp_path / "here")
+    assert proc.returncode == 2
+    assert str(tmp_path / "here" / "mine" / "cifar.tar.gz") in proc.stderr, proc.stderr
+
+
+def test_summary_of_a_folder_without_results_is_an_error(tmp_path: Path) -> None:
+    """So that `autograde summary typo --fail-under 50` in CI does not pass."""
+    proc = autograde("summary", str(tmp_path / "typo"), "--fail-under", "50")
+    assert proc.returncode == 2 and "no */results.json" in proc.stderr
+
+
+def test_an_incomplete_grade_is_never_quiet(tmp_path: Path) -> None:
+    """Checks that could not be graded: the console line says so and why, the counts line counts
+    it, and the exit status is 4; a missing module is named."""
+    sub = student(tmp_path / "20170002", "problem4")  # no problem5.py: missing, the student's loss
+    env = {**os.environ, "AUTOGRADE_CACHE": str(tmp_path / "cache")}
+    proc = autograde(str(sub), "--problems", "2,4,5", "--data", str(tmp_path / "empty.tar.gz"),
+                     "--out", str(tmp_path / "o"), env=env)
+    assert proc.returncode == 2  # training asked for, but no data: refused before grading
+    proc = autograde(str(sub), "--problems", "4,5", "--seed", "3", "--out", str(tmp_path / "o"), env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("[1/1]"))
+    assert "10 / 24" in line and "missing: problem5.py" in line, line
+    assert "done: 1 graded, 0 cached, 0 incomplete, 0 grader faults, 0 ungradable" in proc.stdout
+
+
+def test_a_judge_that_cannot_grade_makes_the_grade_incomplete(tmp_path: Path) -> None:
+    """CUDA asked for on a machine without a GPU: every check "not graded" with the reason on the
+    console, within seconds, and the exit status says the grade is not whole."""
+    if any(Path("/dev").glob("nvidia[0-9]*")):
+        pytest.skip("this machine has a GPU")
+    sub = student(tmp_path / "20170003", "problem1")
+    started = time.monotonic()
+    proc = autograde(str(sub), "--problems", "1", "--device", "cuda", "--seed", "1", "--out", str(tmp_path / "o"))
+    assert time.monotonic() - started < 120
+    assert proc.returncode == 1, proc.stdout + proc.stderr  # a grader fault: the sandbox's device
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("[1/1]"))
+    assert "CUDA could not start in the sandbox" in line and "not graded" in line, line
+    r = results_json.read(tmp_path / "o" / "20170003" / "results.json")
+    assert r.status is Status.GRADER_FAULT and r.tests and all(t.points == 0 for t in r.tests)
+    assert len(r.not_graded) == len(r.tests)
+
+
+def test_regrading_some_problems_keeps_the_others(tmp_path: Path) -> None:
+    """`--problems 4` on a student graded on 4 and 5 updates problem 4 and keeps problem 5, with the
+    seed each was graded with."""
+    sub = student(tmp_path / "20170001", "problem4", "problem5")
+    out = tmp_path / "out"
+    first = autograde(str(sub), "--problems", "4,5", "--seed", "1", "--out", str(out))
+    assert first.returncode == 0, first.stderr
+    (sub / "problem4.py").write_text("import numpy as np\n\ndef softmax(x):\n    return np.exp(x) / np.exp(x).sum()\n")
+    second = autograde(str(sub), "--problems", "4", "--seed", "2", "--out", str(out))
+    assert second.returncode == 0, second.stderr
+    r = results_json.read(out / "20170001" / "results.json")
+    by = {p.module: p.points for p in r.problems()}
+    assert by == {"problem4": 8, "problem5": 14}, by  # no max shift: the overflow check fails
+    assert {m: run.seed for m, run in r.runs.items()} == {"problem4": 2, "problem5": 1}
+    rows = (out / "grades.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert rows[1].startswith("20170001,22,24,")
+    page = (out / "20170001" / "report.html").read_text()
+    assert "graded with seed 1" in page  # problem 5's own run, shown where it differs
+
+
+def _processes_mentioning(marker: str) -> list[str]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if marker in text and "pytest" not in text.split()[0:3]:
+            found.append(f"{cmdline.parent.name}: {text[:120]}")
+    return found
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_a_signal_ends_every_judge_and_worker(sig: signal.Signals, tmp_path: Path) -> None:
+    """CI cancelling a job or Slurm's time limit (SIGTERM), Ctrl-C (SIGINT), a closed terminal
+    (SIGHUP): autograde ends every judge it started, and so every worker, within seconds."""
+    course = tmp_path / "class"
+    for i in range(2):
+        folder = student(course / f"s{i}", "problem5")
+        (folder / "problem4.py").write_text("import time\n\ndef softmax(x):\n    time.sleep(600)\n    return x\n")
+    marker = str(tmp_path)
+    scratch = tmp_path / "tmp"  # the judges' copies of the submissions (bubblewrap binds name them)
+    scratch.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "autograder.orchestrator.cli", str(course), "--problems", "4",
+                             "--jobs", "2", "--out", str(tmp_path / "out")], cwd=ROOT,
+                            env={**os.environ, "TMPDIR": str(scratch)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list((tmp_path / "out").glob("*/progress"))) < 2:
+        time.sleep(0.5)
+    time.sleep(3)  # the workers are in softmax's sleep by now
+    assert len(_processes_mentioning(marker)) >= 2, "the judges should be running"
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + sig, (proc.returncode, out, err)
+    assert f"stopped by {sig.name}" in err, err
+    for _ in range(50):
+        left = _processes_mentioning(marker)
+        if not left:
+            break
+        time.sleep(0.2)
+    assert not left, left
+    for results in (tmp_path / "out").glob("*/results.json"):  # what was written is a valid result
+        assert results_json.read(results).status is Status.GRADER_FAULT
+    assert not list(scratch.iterdir()), list(scratch.iterdir())  # every worker's files removed
+
+
+def test_cache_key_says_why_a_result_was_regraded(tmp_path: Path) -> None:
+    """A rerun without --seed after a seeded run regrades, and says so."""
+    sub = student(tmp_path / "20170001", "problem4")
+    out = tmp_path / "out"
+    assert autograde(str(sub), "--problems", "4", "--seed", "5", "--out", str(out)).returncode == 0
+    again = autograde(str(sub), "--problems", "4", "--out", str(out))
+    assert again.returncode == 0
+    assert "regraded: the earlier results were graded with seed 5; this run draws a fresh seed" in again.stdout
+    key = json.loads((out / "20170001" / "cache-key").read_text())
+    assert key["seed"] == "any seed" and key["problems"] == "problem4"

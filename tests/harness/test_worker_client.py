@@ -1,0 +1,101 @@
+"""The judge's handle on a worker, driven directly: deadlines on writes as well as reads, a device
+that cannot start, and the memory bound a worker gets. These need bubblewrap (CI installs it)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder.common import limits
+from autograder.judge import memory_cgroup, sandbox
+from autograder.judge.worker_client import FailureKind, ProbeFailure, SandboxFault, Worker, WorkerSettings
+
+STOPS_READING = '''
+import sys
+import time
+
+
+def softmax(x):
+    """Returns at once, but the worker never reads another request: its frame reader now sleeps."""
+    wire = sys.modules["autograder.common.wire"]
+    wire.read_frame = lambda *args, **kwargs: time.sleep(3600)
+    return x
+'''
+
+
+@pytest.fixture
+def needs_bwrap() -> None:
+    path, problem = sandbox.bwrap_check()
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must test the sandbox, but: {problem}")
+        pytest.skip(problem)
+
+
+def worker(folder: Path, **settings: object) -> Worker:
+    defaults: dict[str, object] = {"mode": sandbox.SandboxMode.BWRAP, "preload": ("numpy",),
+                                   "call_timeout": 5.0, "startup_timeout": 60.0}
+    return Worker(WorkerSettings(submission=folder, **{**defaults, **settings}))  # type: ignore[arg-type]
+
+
+def test_a_worker_that_stops_reading_cannot_stall_the_judge(needs_bwrap: None, tmp_path: Path) -> None:
+    """A request far larger than the pipe's buffer, to a worker that no longer reads: the write
+    keeps the probe's deadline, the worker is killed, the failure is the student's."""
+    (tmp_path / "problem4.py").write_text(STOPS_READING)
+    w = worker(tmp_path)
+    try:
+        assert w.call("call_function", module="problem4", name="softmax", args=[[1.0, 2.0]]) == [1.0, 2.0]
+        big = np.zeros(2_000_000)  # 16 MB: the pipe holds 64 KiB
+        started = time.monotonic()
+        with pytest.raises(ProbeFailure) as failure:
+            w.call("call_function", module="problem4", name="softmax", args=[big], timeout=3.0)
+        assert failure.value.kind is FailureKind.TIMEOUT, failure.value.message
+        assert time.monotonic() - started < 20
+        # the next call gets a fresh worker
+        assert w.call("call_function", module="problem4", name="softmax", args=[[3.0]]) == [3.0]
+    finally:
+        w.close()
+
+
+def test_a_device_that_cannot_start_is_reported_within_seconds(needs_bwrap: None, tmp_path: Path) -> None:
+    """CUDA asked for where it cannot start (simulated here: no GPU): the handshake says so before
+    any student code runs, as a fault of the grader's — and the next call does not try again."""
+    if sandbox.cuda_devices():
+        pytest.skip("this machine has an NVIDIA device: CUDA may well start here")
+    (tmp_path / "problem4.py").write_text("def softmax(x):\n    return x\n")
+    w = worker(tmp_path, device="cuda", preload=("numpy", "torch"))
+    try:
+        started = time.monotonic()
+        with pytest.raises(SandboxFault, match="CUDA could not start in the sandbox"):
+            w.call("call_function", module="problem4", name="softmax", args=[[1.0]])
+        assert time.monotonic() - started < 60
+        again = time.monotonic()
+        with pytest.raises(SandboxFault, match="CUDA could not start in the sandbox"):
+            w.call("call_function", module="problem4", name="softmax", args=[[1.0]])
+        assert time.monotonic() - again < 1  # remembered, not retried
+    finally:
+        w.close()
+
+
+def test_the_memory_bound_is_a_cgroup_where_the_host_allows_one(needs_bwrap: None, tmp_path: Path) -> None:
+    """Where the judge can make memory cgroups, each worker gets one holding its share (and it is
+    gone after); elsewhere the results say the bound is per process."""
+    (tmp_path / "problem4.py").write_text("def softmax(x):\n    return x\n")
+    w = worker(tmp_path, memory=6 * limits.GiB)
+    try:
+        w.call("call_function", module="problem4", name="softmax", args=[[1.0]])
+        if memory_cgroup.hierarchy() is None:
+            assert "RLIMIT_AS" in w.memory_bound and "no memory cgroup" in w.memory_bound
+            return
+        assert w.memory_bound == "a memory cgroup of 6.0 GiB for the worker's processes"
+        group = w._cgroup
+        assert group is not None and group.path.is_dir()
+        limit_file = "memory.max" if group.version == 2 else "memory.limit_in_bytes"
+        assert int((group.path / limit_file).read_text()) == 6 * limits.GiB
+    finally:
+        w.close()
+    assert not group.path.exists()
