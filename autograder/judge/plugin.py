@@ -33,7 +33,7 @@ from autograder.judge.checks import CheckFailed, NotGraded
 from autograder.common.contract import BY_MODULE, PROBLEMS, REPORT_FILE
 from autograder.judge.worker_client import ProbeFailure, SandboxFault, Worker, WorkerSettings
 from autograder.common.results import (Feedback, Outcome, Status, SubmissionResult, TestResult,
-                                TrainingRecord)
+                                TrainingRecord, Visibility)
 from autograder.judge.sandbox import SandboxMode, bwrap_problem, choose_mode
 from autograder.judge.training_pool import TrainingJob, TrainingPool
 
@@ -63,6 +63,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "points(n): the check's weight in the rubric (points out of 100)")
     config.addinivalue_line("markers", "problem(module): the contract module the check grades, e.g. problem4")
+    config.addinivalue_line("markers", "visibility(level): who sees the check — visible (default), hidden or "
+                                       "after_published, as in Gradescope's results.json")
     submission = config.getoption("submission")
     if submission:
         try:
@@ -114,6 +116,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             deselected = [i for i in items if _problem_of(i) not in keep]
             items[:] = [i for i in items if _problem_of(i) in keep]
             config.hook.pytest_deselected(items=deselected)
+        for item in items:
+            _visibility_of(item)  # a misspelt visibility stops the run before any check runs
         # a worker for the NumPy problems alone starts without torch (seconds saved per student)
         grading.needs_torch = any(_problem_of(i) not in NUMPY_ONLY for i in items)
         grading.keep_training([p for p in map(_problem_of, items) if p in budgets.TRAINED])
@@ -361,6 +365,18 @@ def _points_of(item: pytest.Item) -> float:
     return float(marker.args[0]) if marker and marker.args else 0.0
 
 
+def _visibility_of(item: pytest.Item) -> Visibility:
+    marker = item.get_closest_marker("visibility")
+    if marker is None:
+        return Visibility.VISIBLE
+    value = marker.args[0] if marker.args else None
+    try:
+        return Visibility(value)
+    except ValueError:
+        choices = ", ".join(v.value for v in Visibility)
+        raise pytest.UsageError(f"{item.nodeid}: visibility({value!r}) is not one of {choices}") from None
+
+
 def _title_of(item: pytest.Item) -> str:
     fn = getattr(item, "function", None)
     doc = (fn.__doc__ or "").strip().splitlines() if fn is not None else []
@@ -393,7 +409,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     points = _points_of(item)
     result = TestResult(id=item.nodeid, name=_title_of(item), problem=_problem_of(item),
                         max_points=points, points=0.0, outcome=Outcome.PASSED,
-                        remarks=list(item.stash.get(REMARKS_KEY, [])), duration=round(call.duration, 3))
+                        remarks=list(item.stash.get(REMARKS_KEY, [])), duration=round(call.duration, 3),
+                        visibility=_visibility_of(item))
     exc = call.excinfo.value if call.excinfo is not None else None
     if exc is None and report.passed:
         result.points = points
