@@ -117,7 +117,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             items[:] = [i for i in items if _problem_of(i) in keep]
             config.hook.pytest_deselected(items=deselected)
         for item in items:
-            _visibility_of(item)  # a misspelt visibility stops the run before any check runs
+            try:
+                _visibility_of(item)  # a misspelt visibility stops the run before any check runs
+            except pytest.UsageError as exc:
+                grading.grader_fault = str(exc)
+                raise
         # a worker for the NumPy problems alone starts without torch (seconds saved per student)
         grading.needs_torch = any(_problem_of(i) not in NUMPY_ONLY for i in items)
         grading.keep_training([p for p in map(_problem_of, items) if p in budgets.TRAINED])
