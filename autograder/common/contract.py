@@ -21,26 +21,42 @@ class ProblemSpec:
     """Names the module must define (or, for 3-(n), take from `problem2`)."""
     own_names: tuple[str, ...] = ()
     """For a variation: the names the variation changes; the rest come from `problem2`."""
+    points: float = 0.0
+    """The problem's share of the assignment's `ASSIGNMENT_POINTS`: its checks plus `written`."""
+    written: float = 0.0
+    """Of ``points``, those a person scores (the written answers) — the problem's manual maximum.
+    The graded suite's checks are worth ``points - written`` (a test keeps the two in step)."""
 
 
 PROBLEMS: tuple[ProblemSpec, ...] = (
-    ProblemSpec("problem1", "LeNet forward, loss, backward and SGD step", ("Net", "sgd_step")),
+    # problem 1's questions (1) and (2) ask the student to explain print(net) and the network's
+    # structure in writing: 3 of its 15 points are scored by a person (manual.csv), 12 by checks
+    ProblemSpec("problem1", "LeNet forward, loss, backward and SGD step", ("Net", "sgd_step"),
+                points=15, written=3),
     ProblemSpec(
         "problem2",
         "CIFAR-10 classifier",
         ("transform", "classes", "Net", "criterion", "make_optimizer", "train", "evaluate"),
+        points=25,
     ),
-    ProblemSpec("problem3_1", "3-(1) four 3×3 convolutions", ("Net",), own_names=("Net",)),
-    ProblemSpec("problem3_2", "3-(2) Adam", ("make_optimizer",), own_names=("make_optimizer",)),
+    ProblemSpec("problem3_1", "3-(1) four 3×3 convolutions", ("Net",), own_names=("Net",), points=6),
+    ProblemSpec("problem3_2", "3-(2) Adam", ("make_optimizer",), own_names=("make_optimizer",), points=6),
     ProblemSpec(
-        "problem3_3", "3-(3) data augmentation", ("train_transform",), own_names=("train_transform",)
+        "problem3_3", "3-(3) data augmentation", ("train_transform",), own_names=("train_transform",),
+        points=6,
     ),
-    ProblemSpec("problem3_4", "3-(4) batch normalisation", ("Net",), own_names=("Net",)),
-    ProblemSpec("problem3_5", "3-(5) log-likelihood loss", ("criterion",), own_names=("criterion",)),
-    ProblemSpec("problem3_6", "3-(6) L2 regularisation", ("make_optimizer",), own_names=("make_optimizer",)),
-    ProblemSpec("problem4", "softmax in NumPy", ("softmax",)),
-    ProblemSpec("problem5", "loss functions in NumPy", ("MSE", "cross_entropy_error", "loglikelihood")),
+    ProblemSpec("problem3_4", "3-(4) batch normalisation", ("Net",), own_names=("Net",), points=6),
+    ProblemSpec("problem3_5", "3-(5) log-likelihood loss", ("criterion",), own_names=("criterion",), points=6),
+    ProblemSpec("problem3_6", "3-(6) L2 regularisation", ("make_optimizer",), own_names=("make_optimizer",),
+                points=6),
+    ProblemSpec("problem4", "softmax in NumPy", ("softmax",), points=10),
+    ProblemSpec("problem5", "loss functions in NumPy", ("MSE", "cross_entropy_error", "loglikelihood"),
+                points=14),
 )
+
+ASSIGNMENT_POINTS: float = 100
+"""The assignment's maximum: the sum of the problems' points (a test keeps them in step). Gradebook
+exports always use it, whatever subset of the problems a run graded."""
 
 BY_MODULE: dict[str, ProblemSpec] = {p.module: p for p in PROBLEMS}
 

@@ -26,6 +26,18 @@ class Outcome(str, enum.Enum):
     """The grader or its data failed: no points are lost, and the check must be rerun."""
 
 
+class Visibility(str, enum.Enum):
+    """Who may see a check, as Gradescope's autograder specification names it (``after_due_date``
+    is left out: the grader knows no due date). The student view (`student_view`) applies it."""
+
+    VISIBLE = "visible"
+    """Always shown to the student."""
+    HIDDEN = "hidden"
+    """Never shown to the student (its points still count in the published grade)."""
+    AFTER_PUBLISHED = "after_published"
+    """Shown once the grades are published (``autograde report --published``)."""
+
+
 class Status(str, enum.Enum):
     """What happened to a whole submission."""
 
@@ -69,6 +81,27 @@ class TestResult:
     remarks: list[str] = field(default_factory=list)
     """Advisory comments that cost no points."""
     duration: float = 0.0
+    visibility: Visibility = Visibility.VISIBLE
+    """Who may see the check (the suite's ``visibility`` marker)."""
+
+
+@dataclass
+class ManualScore:
+    """Points a person awarded for what no check can judge (a problem's written answers).
+
+    Read from the class's manual point file at report time and merged into the result, never
+    written by the judge: a regrading keeps them, since the file is merged again on every render.
+    """
+
+    problem: str
+    """Contract module name the points belong to."""
+    points: float
+    max_points: float
+    """The problem's manual maximum (`contract.ProblemSpec.written`)."""
+    comment: str = ""
+    """The grader's words to the student."""
+    source: str = ""
+    """Where the points came from, as ``manual.csv:4`` (file name and line; no folder)."""
 
 
 @dataclass
@@ -132,30 +165,36 @@ class SubmissionResult:
     runs: dict[str, ProblemRun] = field(default_factory=dict)
     """Per problem, the run that graded it: after a regrade of some problems (``--problems``) the
     others keep the seed and budget they were graded with."""
+    manual: list[ManualScore] = field(default_factory=list)
+    """Points a person awarded, merged in by `autograde report` (empty in the judge's results)."""
 
     @property
     def score(self) -> float:
-        return round(sum(t.points for t in self.tests), 4)
+        """Points of the checks plus the manual points merged in."""
+        return round(sum(t.points for t in self.tests) + sum(m.points for m in self.manual), 4)
 
     @property
     def max_score(self) -> float:
-        return round(sum(t.max_points for t in self.tests), 4)
+        """Maximum of what was scored: the checks run, and the manual parts scored."""
+        return round(sum(t.max_points for t in self.tests) + sum(m.max_points for m in self.manual), 4)
 
     @property
     def not_graded(self) -> list[TestResult]:
         return [t for t in self.tests if t.outcome is Outcome.NOT_GRADED]
 
     def problems(self) -> list[ProblemScore]:
-        """Scores per problem, in the contract's order."""
+        """Scores per problem (checks and manual points together), in the contract's order."""
         out = []
         for spec in PROBLEMS:
             tests = [t for t in self.tests if t.problem == spec.module]
-            if tests:
+            manual = [m for m in self.manual if m.problem == spec.module]
+            if tests or manual:
                 out.append(ProblemScore(
                     module=spec.module, title=spec.title,
-                    points=round(sum(t.points for t in tests), 4),
-                    max_points=round(sum(t.max_points for t in tests), 4),
+                    points=round(sum(t.points for t in tests) + sum(m.points for m in manual), 4),
+                    max_points=round(sum(t.max_points for t in tests) + sum(m.max_points for m in manual), 4),
                     not_graded=sum(t.outcome is Outcome.NOT_GRADED for t in tests),
+                    manual=round(sum(m.points for m in manual), 4) if manual else None,
                 ))
         return out
 
@@ -201,6 +240,8 @@ class ProblemScore:
     points: float
     max_points: float
     not_graded: int = 0
+    manual: float | None = None
+    """Of ``points``, those a person awarded (None: no manual points merged for this problem)."""
 
     def line(self) -> str:
         """``problem4    8 / 10  (1 not graded)``: how the console and results.json show it."""

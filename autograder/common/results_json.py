@@ -3,8 +3,12 @@ back by the orchestrator (the one message that crosses from the judge to `autogr
 
 results.json follows Gradescope's autograder results specification (top-level ``score``,
 ``execution_time``, ``output``, ``tests[]``; see ``tests/harness/schemas``). Each test is tagged
-with its problem's module name (``"tags": ["problem3_1"]``). ``extra_data`` carries, as top-level
-keys, what an instructor or a script may want without knowing our model — ``seed``, ``budget``,
+with its problem's module name (``"tags": ["problem3_1"]``) and carries its ``visibility``
+(``visible``, ``hidden``, ``after_published``). What Gradescope shows students — the top-level
+``output`` and each test's ``output`` — is student-safe: the output is `student_view.summary_text`
+of the checks a student may see, and every absolute path in a test's output is reduced to its
+file name (`student_view.strip_paths`). The TA's full detail stays in ``extra_data``, which
+Gradescope does not show students. ``extra_data`` carries, as top-level keys, what an instructor or a script may want without knowing our model — ``seed``, ``budget``,
 ``device``, ``sandbox``, ``sandbox_note``, ``versions``, ``timings``, ``started_at``, ``status``,
 ``training`` (loss curves and accuracies) and ``not_graded`` (each check that could not be graded,
 with its reason) — and, under ``extra_data.autograder``, the full results model, which is what
@@ -31,12 +35,13 @@ from pathlib import Path
 from typing import Any
 
 from autograder.common.results import Outcome, SubmissionResult, TestResult
+from autograder.common.student_view import StudentCheck, StudentView, strip_paths, student_view, summary_text
 
 NOT_GRADED_TAG = "not-graded"
 NOT_GRADED_PREFIX = "[NOT GRADED] "
 
 
-def _test_output(t: TestResult) -> str:
+def _test_output(t: TestResult | StudentCheck) -> str:
     lines: list[str] = []
     if t.outcome is Outcome.NOT_GRADED:
         lines.append("NOT GRADED — no points were lost for this check; it must be rerun.")
@@ -50,7 +55,7 @@ def _test_output(t: TestResult) -> str:
         if fb.details:
             lines.append(fb.details)
     lines += [f"remark: {r}" for r in t.remarks]
-    return "\n".join(lines)
+    return strip_paths("\n".join(lines))
 
 
 def _gradescope_test(number: int, t: TestResult) -> dict[str, Any]:
@@ -63,22 +68,9 @@ def _gradescope_test(number: int, t: TestResult) -> dict[str, Any]:
         "number": str(number),
         "output": _test_output(t),
         "tags": [t.problem] + ([NOT_GRADED_TAG] if not_graded else []),
-        "visibility": "visible",
+        "visibility": t.visibility.value,
         "extra_data": {"id": t.id, "outcome": t.outcome.value},
     }
-
-
-def _summary(result: SubmissionResult) -> str:
-    lines = [f"{result.student}: {result.score:g} / {result.max_score:g}"]
-    pending = result.not_graded
-    if pending:
-        points = sum(t.max_points for t in pending)
-        lines.append(f"INCOMPLETE: {len(pending)} check(s) worth {points:g} point(s) were not graded "
-                     "(the grader could not run them; no points were lost) — rerun before publishing.")
-    if result.status.value != "graded":
-        lines.append(f"{result.status.value}: {result.status_reason}")
-    lines += [f"  {p.line()}" for p in result.problems()]
-    return "\n".join(lines)
 
 
 def _model_without_losses(result: SubmissionResult) -> dict[str, Any]:
@@ -120,12 +112,50 @@ def gradescope(result: SubmissionResult) -> dict[str, Any]:
     return {
         "score": result.score,
         "execution_time": float(result.duration),
-        "output": _summary(result),
+        "output": summary_text(student_view(result)),
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": tests,
         "extra_data": extra,
     }
+
+
+def student_document(view: StudentView) -> dict[str, Any]:
+    """feedback.json: the student's view as a Gradescope results document — only the checks shown,
+    the student-safe summary, and the loss curves; nothing of the grading machine."""
+    tests = []
+    for i, c in enumerate(view.checks, start=1):
+        not_graded = c.outcome is Outcome.NOT_GRADED
+        tests.append({
+            "score": c.points, "max_score": c.max_points,
+            "status": "passed" if c.outcome is Outcome.PASSED else "failed",
+            "name": (NOT_GRADED_PREFIX if not_graded else "") + c.name, "number": str(i),
+            "output": _test_output(c), "tags": [c.problem] + ([NOT_GRADED_TAG] if not_graded else []),
+            "visibility": c.visibility.value,
+        })
+    return {
+        "score": view.score,
+        "execution_time": 0.0,
+        "output": summary_text(view),
+        "visibility": "visible",
+        "tests": tests,
+        "extra_data": {
+            "student": view.student, "published": view.published, "max_score": view.max_score,
+            "training": [{"problem": r.problem, "accuracy": r.accuracy, "floor": r.floor, "per_class": r.per_class,
+                          "steps": r.steps, "steps_run": r.steps_run, "stopped_early": r.stopped_early,
+                          "pieces": dict(r.pieces), "losses": list(r.losses)} for r in view.training],
+            "manual": [{"problem": p.module, "points": p.manual.points, "max_points": p.manual.max_points,
+                        "comment": p.manual.comment} for p in view.problems if p.manual is not None],
+        },
+    }
+
+
+def write_student(view: StudentView, path: Path) -> Path:
+    """Write the student's feedback.json (see `student_document`); returns ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = finite(student_document(view))
+    path.write_text(json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False), encoding="utf-8")
+    return path
 
 
 def finite(value: Any) -> Any:

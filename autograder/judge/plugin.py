@@ -27,7 +27,7 @@ from autograder.common import budgets
 from autograder.common import config as cfg
 from autograder.common import results_json
 from autograder.common.contract import BY_MODULE, PROBLEMS
-from autograder.common.results import Outcome, Status, TestResult
+from autograder.common.results import Outcome, Status, TestResult, Visibility
 from autograder.judge.outcomes import classify, feedback_text
 from autograder.judge.references import reference_module
 from autograder.judge.session import NUMPY_ONLY, GradingSession
@@ -58,6 +58,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "points(n): the check's weight in the rubric (points out of 100)")
     config.addinivalue_line("markers", "problem(module): the contract module the check grades, e.g. problem4")
+    config.addinivalue_line("markers", "visibility(level): who sees the check — visible (default), hidden or "
+                                       "after_published, as in Gradescope's results.json")
     submission = config.getoption("submission")
     if not submission:
         return
@@ -122,6 +124,19 @@ def points_of(item: pytest.Item) -> float:
     return float(marker.args[0]) if marker and marker.args else 0.0
 
 
+def visibility_of(item: pytest.Item) -> Visibility:
+    """The check's ``visibility`` marker (default: visible); a misspelt one is a usage error."""
+    marker = item.get_closest_marker("visibility")
+    if marker is None:
+        return Visibility.VISIBLE
+    value = marker.args[0] if marker.args else None
+    try:
+        return Visibility(value)
+    except ValueError:
+        choices = ", ".join(v.value for v in Visibility)
+        raise pytest.UsageError(f"{item.nodeid}: visibility({value!r}) is not one of {choices}") from None
+
+
 def title_of(item: pytest.Item) -> str:
     fn = getattr(item, "function", None)
     doc = (fn.__doc__ or "").strip().splitlines() if fn is not None else []
@@ -162,6 +177,12 @@ class GradingPlugin:
             deselected = [i for i in items if problem_of(i) not in self.wanted]
             items[:] = [i for i in items if problem_of(i) in self.wanted]
             self.config.hook.pytest_deselected(items=deselected)
+        for item in items:
+            try:
+                visibility_of(item)  # a misspelt visibility stops the run before any check runs
+            except pytest.UsageError as exc:
+                self.session.grader_fault = str(exc)
+                raise
         # a worker for the NumPy problems alone starts without torch (seconds saved per student)
         self.session.needs_torch = any(problem_of(i) not in NUMPY_ONLY for i in items)
         self.session.trainings.keep([p for p in map(problem_of, items) if p in budgets.TRAINED])
@@ -193,7 +214,8 @@ class GradingPlugin:
         result = TestResult(id=item.nodeid, name=title, problem=problem_of(item), max_points=points,
                             points=points if verdict.outcome is Outcome.PASSED else 0.0,
                             outcome=verdict.outcome, feedback=verdict.feedback, message=verdict.message,
-                            remarks=list(item.stash.get(REMARKS_KEY, [])), duration=round(call.duration, 3))
+                            remarks=list(item.stash.get(REMARKS_KEY, [])), duration=round(call.duration, 3),
+                            visibility=visibility_of(item))
         if verdict.feedback is not None:
             report.longrepr = feedback_text(verdict.feedback)
         elif verdict.outcome is Outcome.NOT_GRADED and not verdict.grader_fault.startswith("grader error"):

@@ -2,7 +2,10 @@
 
     autograde SUBMISSION_DIR... [--out DIR] [--jobs N] [--device auto|cpu|cuda] [--data PATH]
               [--budget quick|standard|full] [--seed N] [...]
-    autograde report DIR            re-render the HTML reports from existing results
+    autograde report DIR            re-render the HTML reports from existing results, merge the
+                                    manual points (DIR/manual.csv or --manual FILE), write the
+                                    students' feedback.html (--published once grades are released)
+                                    and the Canvas / Moodle gradebooks (--canvas FILE, --moodle FILE)
     autograde merge DIR... --out D  combine the outputs of shards into one class report
     autograde summary DIR           print the scores under DIR as a Markdown table
                                     (``--fail-under SCORE`` turns a low score into exit status 3)
@@ -19,12 +22,18 @@ import argparse
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autograder import __version__
 from autograder.common import config as cfg
 from autograder.common.results import SubmissionResult
 from autograder.orchestrator import class_run
 from autograder.orchestrator.class_run import EXIT_OK, EXIT_USAGE
+
+if TYPE_CHECKING:
+    from autograder.orchestrator import gradebooks
+    from autograder.orchestrator.manual import ManualEntry
+
 SUBCOMMANDS = ("grade", "report", "merge", "summary")
 
 
@@ -95,28 +104,109 @@ def _load(out: Path) -> list[SubmissionResult]:
     return [results_json.read(f) for f in sorted(out.glob("*/results.json"))]
 
 
-def _render(out: Path) -> None:
-    """Render the class from every result under ``out`` (earlier runs' students included)."""
+def _manual_entries(out: Path, given: Path | None) -> list[ManualEntry]:
+    """The manual points of ``given``, else of ``out/manual.csv`` when it exists (ManualPointsError
+    for a row that cannot be used)."""
+    from autograder.orchestrator import manual
+
+    path = given if given is not None else out / manual.FILE_NAME
+    if given is None and not path.is_file():
+        return []
+    return manual.read(path)
+
+
+def _render(out: Path, *, published: bool = False,
+            entries: list[ManualEntry] | None = None) -> list[SubmissionResult]:
+    """Render the class from every result under ``out`` (earlier runs' students included), with the
+    manual points merged in (``entries``; by default those of ``out/manual.csv``, if any)."""
+    from autograder.orchestrator import manual
     from autograder.orchestrator.report import render
 
-    render.render_all(out, _load(out))
+    if entries is None:
+        try:
+            entries = _manual_entries(out, None)
+        except manual.ManualPointsError as exc:
+            print(f"autograde: warning: {exc} — rendering without manual points "
+                  "(`autograde report` refuses the file)", file=sys.stderr)
+            entries = []
+    results = _load(out)
+    unknown = manual.merge(results, entries)
+    if unknown:
+        print(f"autograde: warning: manual points for students with no results: {', '.join(unknown)}",
+              file=sys.stderr)
+    render.render_all(out, results, published=published)
     print(f"reports: {out / 'index.html'}", flush=True)
+    return results
 
 
 def _report_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="autograde report",
-                                description="Re-render report.html, index.html and grades.csv from "
-                                            "the results.json files under DIR, without regrading.")
+    from autograder.orchestrator import gradebooks
+
+    p = argparse.ArgumentParser(
+        prog="autograde report",
+        description="Re-render report.html, index.html and grades.csv from the results.json files "
+                    "under DIR, without regrading; merge the manual points; write each student's "
+                    "feedback.html and feedback.json (what the student may see); optionally write "
+                    "gradebook files for Canvas and Moodle.",
+        epilog="Exit status: 0 when the reports were written (students whose grade is not final are "
+               "left out of the gradebooks, with a warning); 2 for a usage error, a manual point or "
+               "roster file that cannot be used.")
     p.add_argument("dir", type=Path, metavar="DIR", help="an --out folder of an earlier run")
+    p.add_argument("--manual", type=Path, default=None, metavar="FILE",
+                   help="the class's manual point file: CSV with columns student, problem, points, "
+                        "comment (default: DIR/manual.csv when it exists)")
+    p.add_argument("--published", action="store_true",
+                   help="the grades are released: the students' pages show checks marked "
+                        "after_published, the points of hidden checks and the manual points")
+    p.add_argument("--canvas", type=Path, default=None, metavar="FILE",
+                   help="write Canvas's gradebook import CSV (final grades out of 100) to FILE")
+    p.add_argument("--moodle", type=Path, default=None, metavar="FILE",
+                   help="write Moodle's grade import CSV (final grades out of 100, with feedback) to FILE")
+    p.add_argument("--column", default=gradebooks.DEFAULT_COLUMN, metavar="NAME",
+                   help="the grade column's name in the gradebooks: the LMS's assignment or grade "
+                        "item, e.g. 'hw3 (12345)' for Canvas assignment 12345 (default: %(default)s)")
+    p.add_argument("--lms-roster", type=Path, default=None, metavar="FILE",
+                   help="a CSV of the LMS's students (a gradebook export of the course will do) whose "
+                        "'SIS User ID', 'ID number' or 'student' column holds the folder names; its "
+                        "ids, names and sections go into the gradebooks (default: the folder name is "
+                        "the SIS User ID / ID number)")
     return p
 
 
+def _warn_left_out(path: Path, export: "gradebooks.GradebookExport") -> None:
+    if export.left_out:
+        print(f"autograde report: warning: {path.name}: {len(export.left_out)} student(s) left out — "
+              "their grades are not final:", file=sys.stderr)
+        for student, reasons in export.left_out.items():
+            print(f"  {student}: {'; '.join(reasons)}", file=sys.stderr)
+    if export.not_submitted:
+        print(f"autograde report: warning: {path.name}: in the roster without results: "
+              f"{', '.join(export.not_submitted)}", file=sys.stderr)
+
+
 def report_main(argv: list[str]) -> int:
+    from autograder.orchestrator import gradebooks, manual
+
     args = _report_parser().parse_args(argv)
     if not list(args.dir.glob("*/results.json")):
         print(f"autograde report: error: no */results.json under {args.dir}", file=sys.stderr)
         return EXIT_USAGE
-    _render(args.dir)
+    if not args.column.strip():
+        print("autograde report: error: --column needs a name", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        entries = _manual_entries(args.dir, args.manual)
+        roster = gradebooks.read_roster(args.lms_roster) if args.lms_roster else None
+    except (manual.ManualPointsError, gradebooks.RosterError) as exc:
+        print(f"autograde report: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    results = _render(args.dir, published=args.published, entries=entries)
+    for path, make in ((args.canvas, gradebooks.canvas), (args.moodle, gradebooks.moodle)):
+        if path is not None:
+            export = make(results, column=args.column.strip(), roster=roster)
+            gradebooks.write(export, path)
+            print(f"{path}: {len(export.final)} final grade(s) out of {gradebooks.ASSIGNMENT_POINTS:g}", flush=True)
+            _warn_left_out(path, export)
     return EXIT_OK
 
 

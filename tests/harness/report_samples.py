@@ -141,3 +141,44 @@ def class_results() -> list[SubmissionResult]:
     fault = SubmissionResult(student="20160003", submission="submissions/20160003",
                              status=Status.GRADER_FAULT, status_reason="the judge exited with status 3")
     return [realistic_result(), diverging_result(), full, ungradable, fault]
+
+
+# -- results shaped like the real rubric -----------------------------------------------------------
+SUITES = ROOT / "autograder" / "judge" / "suites"
+
+
+def suite_checks() -> list[tuple[str, str, str, float]]:
+    """(problem, test name, title, points) of every check of the graded suites, read from their
+    source: the ``pytestmark = pytest.mark.problem(…)`` line and each ``@pytest.mark.points(n)``."""
+    import ast
+
+    out = []
+    for path in sorted(SUITES.glob("test_problem*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        problem = next(node.value.args[0].value for node in tree.body if isinstance(node, ast.Assign)
+                       and any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets))
+        for node in tree.body:
+            if not isinstance(node, ast.FunctionDef) or not node.name.startswith("test_"):
+                continue
+            for deco in node.decorator_list:
+                if isinstance(deco, ast.Call) and ast.unparse(deco.func) == "pytest.mark.points":
+                    title = (ast.get_docstring(node) or node.name).splitlines()[0]
+                    out.append((problem, node.name, title, float(deco.args[0].value)))
+    return out
+
+
+def rubric_result(student: str, failed: tuple[str, ...] = ()) -> SubmissionResult:
+    """A complete grading with the real suites' checks and points; the tests named in ``failed``
+    lose their points (with feedback), the others pass. Training curves as `realistic_result`'s."""
+    tests = []
+    for problem, name, title, points in suite_checks():
+        test = TestResult(id=f"autograder/judge/suites/test_{problem}.py::{name}", name=title, problem=problem,
+                          max_points=points, points=points, outcome=Outcome.PASSED, duration=0.01)
+        if name in failed:
+            test.outcome, test.points = Outcome.FAILED, 0.0
+            test.feedback = Feedback(checked=title, expected="the reference's behaviour", found="something else",
+                                     where=f"{problem}.py")
+        tests.append(test)
+    r = realistic_result()
+    r.student, r.submission, r.tests = student, f"submissions/{student}", tests
+    return r

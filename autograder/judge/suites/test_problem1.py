@@ -1,8 +1,11 @@
-"""Problem 1 — a LeNet for 1×32×32 input: structure, forward, loss and gradients, SGD step (15 points).
+"""Problem 1 — a LeNet for 1×32×32 input: structure, forward, loss and gradients, SGD step (15 points:
+12 here, 3 for the written answers).
 
-Split: module tree 2; parameter tensors and count 2; output shape 1; forward equivalence 4;
-loss and gradients 3; ``sgd_step`` 3. The forward pass is weighted most: it is where the
-homework's network is actually defined.
+Split: module tree 1; parameter tensors and count 1; output shape 1; forward equivalence 4;
+loss and gradients 3; ``sgd_step`` 2. The forward pass is weighted most: it is where the
+homework's network is actually defined. Questions (1) and (2) ask the student to explain
+``print(net)`` and the network's structure in writing; no check can judge that, so those 3 points
+are scored by a person (``manual.csv``, see `contract.ProblemSpec.written`).
 
 The checks judge behaviour, not spelling: layers are found by type and size wherever they live
 (attributes, ``nn.Sequential``, any names); weights are matched to the student's parameters by
@@ -69,7 +72,7 @@ def layer_summary(layers) -> str:
     return ", ".join(parts) or "no Conv2d or Linear layers"
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1)
 def test_module_tree(described):
     """Two Conv2d (1→6, 6→16, 5×5) and three Linear (400→120→84→10)"""
     layers = described.layers
@@ -81,7 +84,7 @@ def test_module_tree(described):
              "Linear(120→84), Linear(84→10)", layer_summary(layers), WHERE_NET)
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1)
 def test_parameters(described):
     """10 parameter tensors, the first layer's weight of shape (6, 1, 5, 5), 61,706 weights"""
     shapes = student_shapes(described)
@@ -179,7 +182,7 @@ def test_loss_and_gradients(worker, described, ref_net, rng):
                  f"{bias_grad[j]:.6g} from backward()", WHERE_NET + ".forward")
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 def test_sgd_step(worker, described, rng):
     """sgd_step(net, lr) moves every parameter by exactly −lr·grad, like torch.optim.SGD"""
     shapes = student_shapes(described)

@@ -17,12 +17,15 @@ from typing import Sequence
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from autograder.common import results_json
 from autograder.common.contract import BY_MODULE
 from autograder.common.results import SubmissionResult
+from autograder.common.student_view import student_view
 from autograder.orchestrator import exports
+from autograder.orchestrator.report.feedback import feedback_page
 from autograder.orchestrator.report.views import class_view, submission_view
 
-ARTIFACTS = ("results.json", "junit.xml", "judge.log")
+ARTIFACTS = ("feedback.html", "results.json", "junit.xml", "judge.log")
 """Files beside report.html that the page links to when they exist."""
 
 
@@ -73,6 +76,18 @@ def render_submission(result: SubmissionResult, path: Path, env: Environment | N
     return path
 
 
+def render_feedback(result: SubmissionResult, path: Path, env: Environment | None = None, *,
+                    published: bool = False) -> Path:
+    """Write the student's own page at ``path`` and their feedback.json beside it: only what
+    `student_view` lets a student see (``published``: the grades have been released)."""
+    env = env or environment()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    view = student_view(result, published=published)
+    path.write_text(env.get_template("feedback.html").render(f=feedback_page(view)), encoding="utf-8")
+    results_json.write_student(view, path.with_name("feedback.json"))
+    return path
+
+
 def render_class(results: Sequence[SubmissionResult], path: Path, env: Environment | None = None) -> Path:
     """Write the class page at ``path``; links assume each report is at ``<student>/report.html`` beside it."""
     env = env or environment()
@@ -82,10 +97,13 @@ def render_class(results: Sequence[SubmissionResult], path: Path, env: Environme
     return path
 
 
-def render_all(out: Path, results: list[SubmissionResult]) -> None:
-    """``out/<student>/report.html`` for each result, ``out/index.html`` and ``out/grades.csv``."""
+def render_all(out: Path, results: list[SubmissionResult], *, published: bool = False) -> None:
+    """``out/<student>/report.html`` and the student's ``feedback.html`` / ``feedback.json`` for
+    each result, ``out/index.html`` and ``out/grades.csv``."""
     env = environment()
     for r in results:
-        render_submission(r, out / _safe_dir_name(r.student) / "report.html", env)
+        folder = out / _safe_dir_name(r.student)
+        render_feedback(r, folder / "feedback.html", env, published=published)
+        render_submission(r, folder / "report.html", env)
     render_class(results, out / "index.html", env)
     exports.write_grades_csv(results, out / "grades.csv")

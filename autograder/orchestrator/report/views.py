@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from autograder.common.contract import BY_MODULE, PROBLEMS
-from autograder.common.results import Outcome, Status, SubmissionResult, TestResult, TrainingRecord
+from autograder.common.results import ManualScore, Outcome, Status, SubmissionResult, TestResult, TrainingRecord
 from autograder.orchestrator.report.answers import AnswerSection, answer_sections
 from autograder.orchestrator.report.charts import (AccuracyChart, Histogram, LossPlot,
                                                    accuracy_chart, histogram, loss_plot)
@@ -44,6 +44,10 @@ class ProblemView:
     counts: dict[str, int]
     pending: float
     """Points of checks that were not graded."""
+    manual: list[ManualScore] = field(default_factory=list)
+    """Points a person awarded for this problem (included in ``points``)."""
+    written: float = 0.0
+    """The problem's manual maximum (`contract.ProblemSpec.written`): 0 when no person scores it."""
     run_note: str = ""
     """How this problem was graded when that differs from the page's header (a regrade of other
     problems kept it): "graded with seed 1, budget quick"."""
@@ -94,14 +98,17 @@ def submission_view(result: SubmissionResult, files: Sequence[str] = ()) -> Subm
         tests = [t for t in result.tests if t.problem == module]
         training = [training_view(r) for r in result.training if r.problem == module]
         answers = [s for s in sections if s.problem == module]
-        if not (tests or training or answers):
+        manual = [m for m in result.manual if m.problem == module]
+        if not (tests or training or answers or manual):
             continue
         problems.append(ProblemView(
             module=module, title=BY_MODULE[module].title if module in BY_MODULE else module,
-            points=round(sum(t.points for t in tests), 4), max_points=round(sum(t.max_points for t in tests), 4),
+            points=round(sum(t.points for t in tests) + sum(m.points for m in manual), 4),
+            max_points=round(sum(t.max_points for t in tests) + sum(m.max_points for m in manual), 4),
             tests=tests, training=training, answers=answers, counts=_counts(tests),
             pending=round(sum(t.max_points for t in tests if t.outcome is Outcome.NOT_GRADED), 4),
-            run_note=run_note(result, module), missing=module in result.missing))
+            run_note=run_note(result, module), missing=module in result.missing,
+            manual=manual, written=BY_MODULE[module].written if module in BY_MODULE else 0.0))
     output = _ANSI.sub("", result.output)
     cut = max(0, len(output) - MAX_OUTPUT_CHARS)
     return SubmissionView(
@@ -117,6 +124,8 @@ class Cell:
     points: float
     max_points: float
     not_graded: int
+    manual: float | None = None
+    """Of ``points``, those a person awarded (None: none merged)."""
 
 
 @dataclass
@@ -186,7 +195,7 @@ def check_stats(results: Sequence[SubmissionResult]) -> list[CheckStat]:
 def class_view(results: Sequence[SubmissionResult]) -> ClassView:
     """The class page's data: one row per student, per-check pass rates, the histogram, counts."""
     results = sorted(results, key=lambda r: r.student)
-    present = {t.problem for r in results for t in r.tests}
+    present = {t.problem for r in results for t in r.tests} | {m.problem for r in results for m in r.manual}
     problems = [(p.module, p.title) for p in PROBLEMS if p.module in present]
     rows = []
     for r in results:
@@ -194,7 +203,7 @@ def class_view(results: Sequence[SubmissionResult]) -> ClassView:
         cells: list[Cell | None] = []
         for module, _ in problems:
             p = by_module.get(module)
-            cells.append(Cell(p.points, p.max_points, p.not_graded) if p else None)
+            cells.append(Cell(p.points, p.max_points, p.not_graded, p.manual) if p else None)
         attention = [r.status_reason] if r.status is not Status.GRADED else []
         attention += dict.fromkeys(t.message or f"{t.name}: not graded" for t in r.not_graded)
         rows.append(ClassRow(r.student, _href(r.student), r.score, r.max_score,

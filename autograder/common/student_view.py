@@ -1,0 +1,250 @@
+"""What a student may see of their result, decided in one place: `student_view`.
+
+The TA's pages show everything; the student's (``feedback.html``, ``feedback.json`` and the
+``output`` of results.json, which Gradescope shows to students) show only what `student_view`
+returns. The rules:
+
+* **Checks** by their visibility: ``visible`` ones always, ``after_published`` ones once the
+  grades are published, ``hidden`` ones never (only how many there are, and — once published —
+  the points they carry, since the published grade includes them).
+* **Points and the total**: before publication, the sum of the checks shown; once published, the
+  grade itself — every check, and the points a person awarded, with the grader's comment.
+* **Feedback** (checked / expected / found / where, details, remarks) with every absolute path
+  reduced to its file name (`strip_paths`): a traceback from the sandbox or a message naming the
+  grading machine's folders tells the student nothing and the machine's layout to everyone.
+  A check that was not graded carries no message: the pages say so in fixed words, without the
+  grader's reason.
+* **Loss curves and accuracies** of the training problems whose checks are shown.
+* **Never**: the submission's path, the captured output, seed, budget, device, sandbox facts,
+  versions, timings, the check ids (the grader's file layout), the status reason, the source of
+  manual points, other students, links to logs or the class page.
+
+Lives in ``common`` because the judge writes the student-safe ``output`` of results.json from it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from autograder.common.contract import BY_MODULE, PROBLEMS
+from autograder.common.results import (Feedback, ManualScore, Outcome, Status, SubmissionResult,
+                                       TestResult, TrainingRecord, Visibility)
+
+_PATH_CHARS = r"[^\s/\\'\"(){}\[\]<>,;:|`]"
+ABSOLUTE_PATH = re.compile(
+    rf"(?<![\w./\\~)\]-])(?:~?/{_PATH_CHARS}+(?:/{_PATH_CHARS}*)+"      # /a/b…, ~/a/b…
+    rf"|[A-Za-z]:\\{_PATH_CHARS}+(?:\\{_PATH_CHARS}*)*)"             # C:\a\b…
+)
+"""An absolute path of at least two parts (``/tmp/x``, ``~/.cache/y``, ``C:\\Users\\z``); a URL, a
+relative path (``problem4.py``) or a fraction (``3/4``) does not match."""
+
+def strip_paths(text: str) -> str:
+    """``text`` with each absolute path replaced by its last part, the file name."""
+    def last_part(m: re.Match[str]) -> str:
+        parts = [p for p in re.split(r"[/\\]", m.group(0)) if p and p != "~"]
+        return parts[-1] if parts else ""
+
+    return ABSOLUTE_PATH.sub(last_part, text)
+
+
+@dataclass
+class StudentCheck:
+    """A check as the student sees it: no id, paths stripped, not-graded reasons in fixed words."""
+
+    name: str
+    problem: str
+    points: float
+    max_points: float
+    outcome: Outcome
+    visibility: Visibility
+    feedback: Feedback | None = None
+    message: str = ""
+    remarks: list[str] = field(default_factory=list)
+
+
+@dataclass
+class StudentManual:
+    """Points a person awarded, as the student sees them (published grades only)."""
+
+    points: float
+    max_points: float
+    comment: str
+
+
+@dataclass
+class StudentProblem:
+    module: str
+    title: str
+    checks: list[StudentCheck]
+    points: float
+    max_points: float
+    withheld: int = 0
+    """Checks of this problem not shown to the student."""
+    withheld_points: float | None = None
+    withheld_max: float | None = None
+    """What the withheld checks scored (published only; None before)."""
+    manual: StudentManual | None = None
+    written: float = 0.0
+    """The problem's points scored by a person (its manual maximum), shown or not."""
+
+    @property
+    def pending(self) -> float:
+        """Points of shown checks that were not graded."""
+        return round(sum(c.max_points for c in self.checks if c.outcome is Outcome.NOT_GRADED), 4)
+
+
+@dataclass
+class StudentTraining:
+    """A training run's curve and accuracy (no timing: it says how fast the grading machine is)."""
+
+    problem: str
+    pieces: dict[str, str]
+    steps: int
+    steps_run: int
+    losses: list[float]
+    accuracy: float | None
+    floor: float | None
+    per_class: list[float] | None
+    stopped_early: str
+
+
+@dataclass
+class StudentView:
+    """Everything a student's page and files may show: the output of `student_view`."""
+
+    student: str
+    published: bool
+    graded_at: str
+    status: Status
+    notice: str
+    """What happened to the submission in the student's words ("" when it was graded)."""
+    problems: list[StudentProblem]
+    training: list[StudentTraining]
+    score: float
+    max_score: float
+    withheld: int
+    """Checks not shown (hidden, or after_published before publication)."""
+    not_graded: int
+    """Checks (shown or not) the grader could not run: the total is incomplete."""
+
+    @property
+    def checks(self) -> list[StudentCheck]:
+        return [c for p in self.problems for c in p.checks]
+
+    @property
+    def percent(self) -> float | None:
+        return 100 * self.score / self.max_score if self.max_score else None
+
+
+def shown(test: TestResult, published: bool) -> bool:
+    """Whether the student sees ``test``."""
+    return test.visibility is Visibility.VISIBLE or (published and test.visibility is Visibility.AFTER_PUBLISHED)
+
+
+def _feedback(fb: Feedback | None) -> Feedback | None:
+    if fb is None:
+        return None
+    return Feedback(checked=strip_paths(fb.checked), expected=strip_paths(fb.expected),
+                    found=strip_paths(fb.found), where=strip_paths(fb.where), details=strip_paths(fb.details))
+
+
+def student_check(t: TestResult) -> StudentCheck:
+    """One check in the student's words (see the module's rules)."""
+    not_graded = t.outcome is Outcome.NOT_GRADED
+    return StudentCheck(
+        name=t.name, problem=t.problem, points=t.points, max_points=t.max_points, outcome=t.outcome,
+        visibility=t.visibility, feedback=None if not_graded else _feedback(t.feedback),
+        message="" if not_graded else strip_paths(t.message),
+        remarks=[strip_paths(r) for r in t.remarks])
+
+
+def _training(r: TrainingRecord) -> StudentTraining:
+    return StudentTraining(problem=r.problem, pieces=dict(r.pieces), steps=r.steps, steps_run=r.steps_run,
+                           losses=list(r.losses), accuracy=r.accuracy, floor=r.floor,
+                           per_class=list(r.per_class) if r.per_class is not None else None,
+                           stopped_early=strip_paths(r.stopped_early))
+
+
+def _notice(result: SubmissionResult, not_graded: int) -> str:
+    if result.status is Status.UNGRADABLE:
+        return ("Your submission could not be graded: no module of the assignment (problem1.py … "
+                "problem5.py) was found in it.")
+    if result.status is Status.GRADER_FAULT:
+        return ("The grader failed while grading your submission: these results are incomplete, "
+                "and it will be graded again. This is not a fault of your code.")
+    if not_graded:
+        return (f"{not_graded} check{'s' if not_graded != 1 else ''} could not be run by the grader: "
+                "no points were lost for them, and they will be rerun. Your score is incomplete until then.")
+    return ""
+
+
+def _problem(module: str, tests: list[TestResult], manual: list[ManualScore], published: bool) -> StudentProblem:
+    spec = BY_MODULE.get(module)
+    visible = [t for t in tests if shown(t, published)]
+    withheld = [t for t in tests if not shown(t, published)]
+    problem = StudentProblem(
+        module=module, title=spec.title if spec else module, checks=[student_check(t) for t in visible],
+        points=round(sum(t.points for t in visible), 4), max_points=round(sum(t.max_points for t in visible), 4),
+        withheld=len(withheld), written=spec.written if spec else 0.0)
+    if published:
+        if withheld:
+            problem.withheld_points = round(sum(t.points for t in withheld), 4)
+            problem.withheld_max = round(sum(t.max_points for t in withheld), 4)
+        if manual:
+            problem.manual = StudentManual(points=round(sum(m.points for m in manual), 4),
+                                           max_points=round(sum(m.max_points for m in manual), 4),
+                                           comment="\n".join(m.comment for m in manual if m.comment))
+        problem.points = round(problem.points + (problem.withheld_points or 0.0)
+                               + (problem.manual.points if problem.manual else 0.0), 4)
+        problem.max_points = round(problem.max_points + (problem.withheld_max or 0.0)
+                                   + (problem.manual.max_points if problem.manual else 0.0), 4)
+    return problem
+
+
+def student_view(result: SubmissionResult, *, published: bool = False) -> StudentView:
+    """What the student may see of ``result`` (see the module's rules); ``published``: the grades
+    have been released, so ``after_published`` checks, withheld points and manual points show."""
+    known = [p.module for p in PROBLEMS]
+    modules = known + sorted({t.problem for t in result.tests} - set(known))
+    problems = []
+    for module in modules:
+        tests = [t for t in result.tests if t.problem == module]
+        manual = [m for m in result.manual if m.problem == module]
+        if tests or (published and manual):
+            problems.append(_problem(module, tests, manual, published))
+    with_checks = {p.module for p in problems if p.checks}
+    training = [_training(r) for r in result.training if r.problem in with_checks]
+    not_graded = len(result.not_graded)
+    return StudentView(
+        student=result.student, published=published, graded_at=result.started_at, status=result.status,
+        notice=_notice(result, not_graded), problems=problems, training=training,
+        score=round(sum(p.points for p in problems), 4), max_score=round(sum(p.max_points for p in problems), 4),
+        withheld=sum(p.withheld for p in problems), not_graded=not_graded)
+
+
+def summary_text(view: StudentView) -> str:
+    """The view as a few lines of text: results.json's ``output``, and the LMS feedback."""
+    what = "grade" if view.published else "checks shown to you"
+    lines = [f"{view.student}: {view.score:g} / {view.max_score:g} ({what})"]
+    if view.not_graded:
+        lines.append("INCOMPLETE: " + view.notice)
+    elif view.notice:
+        lines.append(view.notice)
+    for p in view.problems:
+        extras = []
+        if p.manual is not None:
+            extras.append(f"written answers {p.manual.points:g} / {p.manual.max_points:g}, scored by a person")
+        if p.withheld:
+            extras.append(f"{p.withheld} check{'s' if p.withheld != 1 else ''} not shown")
+        note = f"  ({'; '.join(extras)})" if extras else ""
+        lines.append(f"  {p.module:<11} {p.points:g} / {p.max_points:g}{note}")
+        if p.manual is not None and p.manual.comment:
+            lines += [f"    {line}" for line in p.manual.comment.splitlines()]
+    if not view.published:
+        if view.withheld:
+            lines.append(f"{view.withheld} more check{'s' if view.withheld != 1 else ''} "
+                         "count in your grade and are released with it.")
+        if any(p.written for p in view.problems):
+            lines.append("Written answers are scored by a person; their points are released with the grades.")
+    return "\n".join(lines)
