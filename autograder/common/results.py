@@ -11,7 +11,8 @@ import enum
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from autograder.common.contract import BY_MODULE, PROBLEMS
+from autograder.common.contract import BY_MODULE, PROBLEMS, TOTAL_POINTS
+from autograder.common.notebook_model import NotebookConversion
 
 
 class Outcome(str, enum.Enum):
@@ -32,6 +33,8 @@ class Status(str, enum.Enum):
     """The folder holds nothing of the contract (no module to grade)."""
     GRADER_FAULT = "grader_fault"
     """The grader broke before it could finish; the scores are incomplete."""
+    NOT_SUBMITTED = "not_submitted"
+    """A student of the roster with no submission folder: 0 of the assignment's points."""
 
 
 @dataclass
@@ -113,6 +116,10 @@ class SubmissionResult:
     duration: float = 0.0
     report_md: str = ""
     """The student's report.md, if any (shown beside the outputs)."""
+    notebook: NotebookConversion | None = None
+    """What the judge made of the folder's notebooks, if it has any (see `judge.notebooks`)."""
+    on_roster: bool | None = None
+    """Whether the student is on the class roster (None: graded without a roster)."""
 
     @property
     def score(self) -> float:
@@ -120,6 +127,8 @@ class SubmissionResult:
 
     @property
     def max_score(self) -> float:
+        if self.status is Status.NOT_SUBMITTED and not self.tests:
+            return TOTAL_POINTS
         return round(sum(t.max_points for t in self.tests), 4)
 
     @property
@@ -158,7 +167,9 @@ class SubmissionResult:
             tests.append(TestResult(feedback=Feedback(**fb) if fb else None, **t))
         training = [TrainingRecord(**r) for r in data.pop("training", [])]
         status = Status(data.pop("status", "graded"))
-        return cls(tests=tests, training=training, status=status, **data)
+        notebook = data.pop("notebook", None)
+        return cls(tests=tests, training=training, status=status,
+                   notebook=NotebookConversion.from_dict(notebook) if notebook else None, **data)
 
 
 @dataclass

@@ -29,6 +29,7 @@ import pytest
 
 from autograder.common import budgets
 from autograder.common import config as cfg
+from autograder.judge import notebooks
 from autograder.judge.checks import CheckFailed, NotGraded
 from autograder.common.contract import BY_MODULE, PROBLEMS, REPORT_FILE
 from autograder.judge.worker_client import ProbeFailure, SandboxFault, Worker, WorkerSettings
@@ -153,11 +154,16 @@ class GradingSession:
             self.result.status_reason = f"{self.submission} is not a folder"
             return
         present = [p.module for p in PROBLEMS if (self.submission / f"{p.module}.py").is_file()]
+        self.result.notebook = notebooks.convert(self.submission)
+        if self.result.notebook is not None:
+            present += self.result.notebook.used_modules()
         if not present:
             found = sorted(p.name for p in self.submission.iterdir())[:10]
             self.result.status = Status.UNGRADABLE
             self.result.status_reason = ("no module of the contract (problem1.py … problem5.py) in "
                                          f"the folder; found: {', '.join(found) or 'nothing'}")
+            if self.result.notebook is not None:
+                self.result.status_reason += "; " + " ".join(self.result.notebook.errors[:3])
         report = self.submission / REPORT_FILE
         if report.is_file() and not report.is_symlink():
             self.result.report_md = report.read_bytes()[:MAX_REPORT_MD].decode("utf-8", errors="replace")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autograder.judge import sandbox
+from autograder.judge import notebooks, sandbox
 from autograder.common import wire
 from autograder.common.contract import BY_MODULE
 from autograder.judge.sandbox import ResourceLimits, SandboxMode
@@ -124,7 +124,8 @@ class _DeadlineReader:
 
 
 def copy_submission(src: Path, dst: Path) -> list[str]:
-    """Copy regular files only (never following links), up to a size cap; returns what was skipped."""
+    """Copy regular files only (never following links), up to a size cap, plus the modules generated
+    from the folder's notebooks where no ``.py`` of that name is; returns what was skipped."""
     skipped: list[str] = []
     total = 0
     dst.mkdir(parents=True, exist_ok=True)
@@ -143,6 +144,7 @@ def copy_submission(src: Path, dst: Path) -> list[str]:
                 continue
             total += size
             shutil.copyfile(path, dst / rel / name)
+    notebooks.write_modules(notebooks.convert(src), dst)  # a notebook's problems as modules
     for p in [dst, *dst.rglob("*")]:
         p.chmod(0o755 if p.is_dir() else 0o644)
     return skipped

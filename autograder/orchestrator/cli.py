@@ -79,13 +79,14 @@ def _grade_parser() -> argparse.ArgumentParser:
 
 
 def find_submissions(paths: list[Path]) -> list[Path]:
-    """Expand each path: a submission folder itself, or a folder whose subfolders are submissions."""
+    """Expand each path: a submission folder itself (contract modules or a notebook), or a folder
+    whose subfolders are submissions."""
     modules = {f"{p.module}.py" for p in PROBLEMS}
     found: list[Path] = []
     for path in paths:
         if not path.is_dir():
             raise UsageError(f"{path}: not a folder")
-        if any((path / m).is_file() for m in modules):
+        if any((path / m).is_file() for m in modules) or any(path.glob("*.ipynb")):
             found.append(path)
             continue
         subs = sorted(d for d in path.iterdir() if d.is_dir() and not d.name.startswith("."))
