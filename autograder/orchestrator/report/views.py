@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from autograder.common.contract import BY_MODULE, PROBLEMS
+from autograder.common.notebook_model import NotebookModule
 from autograder.common.results import Outcome, Status, SubmissionResult, TestResult, TrainingRecord
 from autograder.orchestrator.report.answers import AnswerSection, answer_sections
 from autograder.orchestrator.report.charts import (AccuracyChart, Histogram, LossPlot,
@@ -44,6 +45,8 @@ class ProblemView:
     counts: dict[str, int]
     pending: float
     """Points of checks that were not graded."""
+    notebook: NotebookModule | None = None
+    """The module generated for this problem from the student's notebook, if any."""
 
 
 @dataclass
@@ -58,6 +61,8 @@ class SubmissionView:
     pending: float
     percent: float | None
     files: list[str] = field(default_factory=list)
+    notebook_elsewhere: list[NotebookModule] = field(default_factory=list)
+    """Generated modules of problems that have no section on the page (not graded this time)."""
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
@@ -84,13 +89,17 @@ def submission_view(result: SubmissionResult, files: Sequence[str] = ()) -> Subm
             points=round(sum(t.points for t in tests), 4), max_points=round(sum(t.max_points for t in tests), 4),
             tests=tests, training=training, answers=answers, counts=_counts(tests),
             pending=round(sum(t.max_points for t in tests if t.outcome is Outcome.NOT_GRADED), 4)))
+    generated = {m.module: m for m in result.notebook.modules} if result.notebook else {}
+    for p in problems:
+        p.notebook = generated.pop(p.module, None)
     output = _ANSI.sub("", result.output)
     cut = max(0, len(output) - MAX_OUTPUT_CHARS)
     return SubmissionView(
         result=result, problems=problems, general_answers=[s for s in sections if s.problem is None],
         output=output[cut:], output_shown_from=cut, counts=_counts(result.tests),
         pending=round(sum(t.max_points for t in result.not_graded), 4),
-        percent=100 * result.score / result.max_score if result.max_score else None, files=list(files))
+        percent=100 * result.score / result.max_score if result.max_score else None, files=list(files),
+        notebook_elsewhere=list(generated.values()))
 
 
 # -- the class ----------------------------------------------------------------------------------
