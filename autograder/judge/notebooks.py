@@ -11,7 +11,7 @@ lines are left out, each with its reason, so importing a generated module trains
 **Splitting.** A markdown heading ("1", "2", "3-(1)", "문제 3-(1)", "problem 3_1", "Problem 3.1",
 "Q4") or a code cell whose first line is a comment naming a problem (``# problem3_1``) starts that
 problem's cells; a heading deeper than the problem's own that is a bare number ("## 1. 데이터")
-is a step inside it, not a new problem. A notebook named for one problem (``problem4.ipynb``,
+is a step inside it, not a new problem (a word or a sub-number, "## 3-(1)", makes it one). A notebook named for one problem (``problem4.ipynb``,
 ``3-1.ipynb``) starts in that problem. A notebook whose cells cannot be told apart is reported
 with the headings it has.
 
@@ -129,6 +129,7 @@ class _Target:
     """A contract module, or ``problem3`` when no variation is named."""
     major: int
     prefixed: bool
+    """Named with a word ("문제", "problem", "Q"), or with a sub-number ("3-(1)", "1-(2)")."""
 
 
 def _target(match: re.Match[str]) -> _Target | None:
@@ -142,7 +143,7 @@ def _target(match: re.Match[str]) -> _Target | None:
             return None
     else:
         module = f"problem{major}"
-    return _Target(module, major, bool(match["prefix"]))
+    return _Target(module, major, bool(match["prefix"]) or minor is not None)
 
 
 def parse_heading(text: str, *, whole: bool = False) -> _Target | None:
@@ -186,8 +187,7 @@ def _split(name: str, cells: list[_Cell]) -> tuple[dict[int, str], list[Notebook
         nonlocal current, level
         if current is not None and not strong:
             deeper = new_level is None or (level is not None and new_level > level)
-            refines = target.major == current.major and target.module != current.module
-            if deeper and not (target.prefixed or refines):
+            if deeper and not target.prefixed:
                 return  # "## 1. 데이터" inside problem 2 is a step, not problem 1
         current, level = target, new_level
 

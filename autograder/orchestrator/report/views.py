@@ -123,6 +123,8 @@ class ClassRow:
     not_graded: int
     attention: list[str]
     """Why this row needs a second look: the status reason, each distinct not-graded reason."""
+    on_roster: bool | None = None
+    """False: the folder's name is not on the class roster (None: graded without a roster)."""
 
 
 @dataclass
@@ -188,9 +190,12 @@ def class_view(results: Sequence[SubmissionResult]) -> ClassView:
             cells.append(Cell(p.points, p.max_points, p.not_graded) if p else None)
         attention = [r.status_reason] if r.status is not Status.GRADED else []
         attention += dict.fromkeys(t.message or f"{t.name}: not graded" for t in r.not_graded)
+        if r.on_roster is False:
+            attention.append("this submission folder's name is not on the class roster")
         rows.append(ClassRow(r.student, _href(r.student), r.score, r.max_score,
                              100 * r.score / r.max_score if r.max_score else None,
-                             r.status.value, r.status_reason, cells, len(r.not_graded), attention))
+                             r.status.value, r.status_reason, cells, len(r.not_graded), attention,
+                             on_roster=r.on_roster))
     percents = [row.percent for row in rows if row.percent is not None]
     summary: dict[str, float | int | None] = {
         "students": len(results),
@@ -200,5 +205,7 @@ def class_view(results: Sequence[SubmissionResult]) -> ClassView:
         "incomplete": sum(bool(r.not_graded) for r in results),
         "grader_faults": sum(r.status is Status.GRADER_FAULT for r in results),
         "ungradable": sum(r.status is Status.UNGRADABLE for r in results),
+        "not_submitted": sum(r.status is Status.NOT_SUBMITTED for r in results),
+        "not_on_roster": sum(r.on_roster is False for r in results),
     }
     return ClassView(rows, problems, check_stats(results), histogram(results), summary)
