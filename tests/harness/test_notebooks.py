@@ -364,3 +364,17 @@ def test_20163140_notebook_grades_full_marks_on_problems_1_4_5(hw3_notebook, tmp
     assert lost(result) == {}
     assert (result.score, result.max_score) == (39, 39)
     assert [m.module for m in result.notebook.modules][:1] == ["problem1"]
+
+
+def test_percent_continuation_lines_and_quoted_code_are_not_magics_or_headings(tmp_path):
+    nb = _nb(("md", "# 5\n```python\n# 1\nprint(1)\n```"),
+             ("code", "import numpy as np\n" + LOSSES + "\ndef report(a, b):\n    return ('%d / %d'\n"
+                      "            % (a, b))\n%timeit MSE([1], [1])\nok = (1\n      != 2)\n"))
+    folder = tmp_path / "student"
+    write(nb, folder / "hw3\nimport os.ipynb")
+    conversion = notebooks.convert(folder)
+    assert conversion.errors == []
+    assert [h.text for h in conversion.headings] == ["5"]
+    (p5,) = conversion.modules
+    assert [x.code for x in p5.left_out if "magic" in x.reason] == ["%timeit MSE([1], [1])"]
+    assert "from hw3?import os.ipynb" in p5.source.splitlines()[0]
