@@ -39,7 +39,7 @@ MAX_NOTEBOOK_BYTES = 8 * 2**20
 MAX_NOTEBOOKS = 10
 """Notebooks read from one folder; more are listed as refused."""
 MAX_CELLS = 2000
-MAX_CODE_CHARS = 1_000_000
+MAX_CODE_CHARS = 300_000
 """Characters of code read from one notebook (its code cells together)."""
 MAX_SHOWN_CELL_CHARS = 20_000
 """Characters of one cell kept for the report."""
@@ -205,8 +205,8 @@ def _split(name: str, cells: list[_Cell]) -> tuple[dict[int, str], list[Notebook
                 target = parse_heading(text, whole=kind == "plain")
                 if kind != "plain" or target:
                     headings.append(NotebookHeading(name, cell.index, text[:200], target.module if target else ""))
-                if target is not None:
-                    switch(target, lvl, strong=False)
+                if target is not None:  # a line that is nothing but "2" or "**3-(1)**" always switches
+                    switch(target, lvl, strong=kind != "atx" and bool(parse_heading(text, whole=True)))
             continue
         first = next((line.strip() for line in cell.source.splitlines() if line.strip()), "")
         if first.startswith("#") and not first.startswith("#!"):
@@ -447,6 +447,15 @@ class _Notebook:
         return [s for c in self.cells for s in c.stmts]
 
 
+def _index(stmts: list[_Stmt]) -> dict[str, list[_Stmt]]:
+    """Statements by the names they bind, in notebook order (lookups stay cheap in big notebooks)."""
+    by_name: dict[str, list[_Stmt]] = {}
+    for s in stmts:
+        for name in s.binds:
+            by_name.setdefault(name, []).append(s)
+    return by_name
+
+
 def _load(path: Path) -> _Notebook:
     cells, errors = _read(path)
     sections, headings = _split(path.name, cells)
@@ -455,13 +464,13 @@ def _load(path: Path) -> _Notebook:
     return _Notebook(path.name, parsed, headings, errors)
 
 
-def _bindings(stmts: list[_Stmt], name: str, limit: tuple[int, int] | None = None, *,
+def _bindings(index: dict[str, list[_Stmt]], name: str, limit: tuple[int, int] | None = None, *,
               strict: bool = False) -> list[_Stmt]:
     """The statements binding ``name`` as a run up to ``limit`` (before it, when ``strict``) leaves
     it: the last definition; for an import, the last import of it and the other ``import name.sub``
     lines before it (each loads a submodule the code may use as ``name.sub``)."""
-    found = [s for s in stmts if name in s.binds
-             and (limit is None or (s.pos < limit if strict else s.pos <= limit))]
+    found = [s for s in index.get(name, [])
+             if limit is None or (s.pos < limit if strict else s.pos <= limit)]
     if not found:
         return []
     last = found[-1]
@@ -483,8 +492,8 @@ def _bindings(stmts: list[_Stmt], name: str, limit: tuple[int, int] | None = Non
 def _generate(nb: _Notebook, module: str, problem2_names: frozenset[str]) -> NotebookModule:
     """The module for ``module`` from ``nb``'s cells of that problem (see the module docstring)."""
     spec = BY_MODULE[module]
-    own = [s for c in nb.section_cells(module) for s in c.stmts]
-    every = nb.stmts
+    own = _index([s for c in nb.section_cells(module) for s in c.stmts])
+    every = _index(nb.stmts)
     sections = {c.cell.index: c.section for c in nb.cells}
     end = (max(c.cell.index for c in nb.section_cells(module)), 10**9)
     wanted = spec.own_names or spec.names
@@ -495,7 +504,7 @@ def _generate(nb: _Notebook, module: str, problem2_names: frozenset[str]) -> Not
     from_problem2: set[str] = set()
     unresolved: set[str] = set()
     missing: list[str] = []
-    star = [s for s in every if "*" in s.binds and s.pos <= end]
+    star = [s for s in every.get("*", []) if s.pos <= end]
 
     def keep(stmts: list[_Stmt], name: str) -> None:
         for s in stmts:
@@ -634,7 +643,12 @@ def convert(folder: Path) -> NotebookConversion | None:
     problem2_names: frozenset[str] = frozenset()
     for module in [m for m in NUMBERED if m in chosen and not BY_MODULE[m].own_names] + \
                   [m for m in NUMBERED if m in chosen and BY_MODULE[m].own_names]:
-        generated = _generate(chosen[module], module, problem2_names)
+        try:
+            generated = _generate(chosen[module], module, problem2_names)
+        except RecursionError:
+            conversion.errors.append(f"{chosen[module].name}: the definitions {module} needs depend on each "
+                                     "other too deeply to follow; no module was made for it")
+            continue
         generated.used = module not in present
         conversion.modules.append(generated)
         if module == "problem2" and generated.used:

@@ -378,3 +378,19 @@ def test_percent_continuation_lines_and_quoted_code_are_not_magics_or_headings(t
     (p5,) = conversion.modules
     assert [x.code for x in p5.left_out if "magic" in x.reason] == ["%timeit MSE([1], [1])"]
     assert "from hw3?import os.ipynb" in p5.source.splitlines()[0]
+
+
+def test_report_style_plain_number_lines_start_problems(tmp_path):
+    nb = _nb(("md", "1\n\n<코드해석>"), ("code", NET + "\n" + SGD), ("md", "**4**"), ("code", SOFTMAX),
+             ("md", "5"), ("code", LOSSES))
+    conversion = notebooks.convert(_folder(tmp_path, nb))
+    assert [m.module for m in conversion.modules] == ["problem1", "problem4", "problem5"]
+
+
+def test_a_deep_chain_of_definitions_is_reported_quickly(tmp_path):
+    chain = "a0 = 1\n" + "".join(f"a{i} = a{i - 1} + 1\n" for i in range(1, 5000))
+    nb = _nb(("md", "# 4"), ("code", chain + "def softmax(x):\n    return a4999\n"),
+             ("md", "# 5"), ("code", "import numpy as np\n" + LOSSES))
+    conversion = notebooks.convert(_folder(tmp_path, nb))
+    assert [m.module for m in conversion.modules] == ["problem5"]
+    assert any("problem4 needs depend on each other too deeply" in e for e in conversion.errors)
