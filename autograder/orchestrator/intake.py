@@ -249,6 +249,9 @@ def intake(archive: Path, out: Path, roster: Roster | None = None, limits: Limit
                 report.skipped.append(name)
                 continue
             owner = parse_lms_name(parts)
+            if owner is not None and any(p in (".", "..") for p in owner.path):
+                report.refused.append(Refused(name, "'..' in the path (it would write outside the folder)"))
+                continue
             if owner is None:
                 report.refused.append(Refused(name, "not named like a Canvas or Moodle submission file "
                                                     "(name_USERID_ID_file or Full Name_ID_assignsubmission_file_…)"))

@@ -63,6 +63,7 @@ def canvas_zip(path: Path, hostile: bool = False) -> Path:
             add(zf, str(path.parent / "abs_evil.py"), "absolute")
             add(zf, "kimminsu_1001_5007_../../escape.py", "dotdot")
             add(zf, "../escape2.py", "dotdot")
+            add(zf, "kimminsu_1001_5012_..", "dotdot as the student's file name")
             add(zf, "kimminsu_1001_5008_link.py", str(path.parent / "secret.txt"), mode=stat.S_IFLNK | 0o777)
             add(zf, "kimminsu_1001_5009_dev.py", "", mode=stat.S_IFCHR | 0o644)
             add(zf, "kimminsu_1001_5010_big.bin", os.urandom(1_500_000))
@@ -131,7 +132,7 @@ def test_hostile_members_are_refused_and_nothing_is_written_outside_out(tmp_path
     reasons = {r.member: r.reason for r in report.refused}
     assert reasons[str(tmp_path / "abs_evil.py")] == "absolute path"
     assert "'..'" in reasons["kimminsu_1001_5007_../../escape.py"]
-    assert "'..'" in reasons["../escape2.py"]
+    assert "'..'" in reasons["../escape2.py"] and "'..'" in reasons["kimminsu_1001_5012_.."]
     assert reasons["kimminsu_1001_5008_link.py"] == "a symbolic link"
     assert reasons["kimminsu_1001_5009_dev.py"] == "a character device"
     assert "over the bound of 1,000,000" in reasons["kimminsu_1001_5010_big.bin"]
@@ -139,7 +140,7 @@ def test_hostile_members_are_refused_and_nothing_is_written_outside_out(tmp_path
     assert "not named like a Canvas or Moodle" in reasons["notes.txt"]
     assert "'..'" in reasons["leesujin_LATE_1002_5003_hw3.zip!../../escape_inner.py"]
     assert reasons["leesujin_LATE_1002_5003_hw3.zip!/abs_inner.py"] == "absolute path"
-    assert len(report.refused) == 10
+    assert len(report.refused) == 11
     assert tree(tmp_path) - before == {str(p) for p in ["submissions", *(
         f"submissions/{f}" for f in tree(out))]}  # every new path is under --out
     assert tree(out) == {"canvas-1001", "canvas-1001/problem4.py", "canvas-1001/problem5.py",
