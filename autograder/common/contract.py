@@ -65,5 +65,8 @@ CLASSES: tuple[str, ...] = (
 )
 """CIFAR-10's classes in label order, as the homework spells them."""
 
+TOTAL_POINTS = 100.0
+"""The rubric's total (the graded suites' points add up to it): what a missing submission is out of."""
+
 REPORT_FILE = "report.md"
 """Optional file of written answers in a submission folder."""

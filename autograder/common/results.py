@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from autograder.common import typed
-from autograder.common.contract import BY_MODULE, PROBLEMS
+from autograder.common.contract import BY_MODULE, PROBLEMS, TOTAL_POINTS
+from autograder.common.notebook_model import NotebookConversion
 
 
 class Outcome(str, enum.Enum):
@@ -46,6 +47,8 @@ class Status(str, enum.Enum):
     """The folder holds nothing of the contract (no module to grade)."""
     GRADER_FAULT = "grader_fault"
     """The grader broke before it could finish; the scores are incomplete."""
+    NOT_SUBMITTED = "not_submitted"
+    """A student of the roster with no submission folder: 0 of the assignment's points."""
 
 
 @dataclass
@@ -167,6 +170,10 @@ class SubmissionResult:
     others keep the seed and budget they were graded with."""
     manual: list[ManualScore] = field(default_factory=list)
     """Points a person awarded, merged in by `autograde report` (empty in the judge's results)."""
+    notebook: NotebookConversion | None = None
+    """What the judge made of the folder's notebooks, if it has any (see `judge.notebooks`)."""
+    on_roster: bool | None = None
+    """Whether the student is on the class roster (None: graded without a roster)."""
 
     @property
     def score(self) -> float:
@@ -175,7 +182,10 @@ class SubmissionResult:
 
     @property
     def max_score(self) -> float:
-        """Maximum of what was scored: the checks run, and the manual parts scored."""
+        """Maximum of what was scored: the checks run, and the manual parts scored (a student of
+        the roster who submitted nothing: the assignment's total)."""
+        if self.status is Status.NOT_SUBMITTED and not self.tests:
+            return TOTAL_POINTS
         return round(sum(t.max_points for t in self.tests) + sum(m.max_points for m in self.manual), 4)
 
     @property

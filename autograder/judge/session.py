@@ -15,7 +15,7 @@ from autograder.common import budgets
 from autograder.common.config import GradingConfig
 from autograder.common.contract import PROBLEMS, REPORT_FILE
 from autograder.common.results import ProblemRun, Status, SubmissionResult, TestResult
-from autograder.judge import sandbox
+from autograder.judge import notebooks, sandbox
 from autograder.judge.checks import NotGraded
 from autograder.judge.training_runs import TrainingRuns
 from autograder.judge.worker_client import SandboxFault, Worker, WorkerSettings
@@ -67,12 +67,17 @@ class GradingSession:
             self.result.status_reason = f"{self.submission} is not a folder"
             return
         present = [p.module for p in PROBLEMS if (self.submission / f"{p.module}.py").is_file()]
+        self.result.notebook = notebooks.convert(self.submission)
+        if self.result.notebook is not None:
+            present += self.result.notebook.used_modules()
         self._present = set(present)
         if not present:
             found = sorted(p.name for p in self.submission.iterdir())[:10]
             self.result.status = Status.UNGRADABLE
             self.result.status_reason = ("no module of the contract (problem1.py … problem5.py) in "
                                          f"the folder; found: {', '.join(found) or 'nothing'}")
+            if self.result.notebook is not None:
+                self.result.status_reason += "; " + " ".join(self.result.notebook.errors[:3])
         report = self.submission / REPORT_FILE
         if report.is_file() and not report.is_symlink():
             self.result.report_md = report.read_bytes()[:MAX_REPORT_MD].decode("utf-8", errors="replace")
@@ -101,7 +106,8 @@ class GradingSession:
         return WorkerSettings(
             submission=self.submission, mode=self.mode, data=data_dir, device=self.config.device,
             memory=self.config.worker_memory, gpu_memory_fraction=self.config.gpu_memory_fraction(),
-            preload=preload, submission_timeout=self.budget.submission_timeout, slot=slot)
+            preload=preload, submission_timeout=self.budget.submission_timeout, slot=slot,
+            notebook=self.result.notebook)
 
     def start_seconds(self) -> float:
         """Seconds spent starting the submission's worker so far (kept out of the checks' timings)."""

@@ -31,7 +31,8 @@ from typing import Any
 from autograder.common import limits, protocol, typed, wire
 from autograder.common.contract import BY_MODULE
 from autograder.common.protocol import ProbeError, ProbeReply, Ready, WorkerStart
-from autograder.judge import sandbox
+from autograder.common.notebook_model import NotebookConversion
+from autograder.judge import notebooks, sandbox
 from autograder.judge.memory_cgroup import MemoryCgroup
 from autograder.judge.sandbox import SandboxMode
 
@@ -63,6 +64,8 @@ class WorkerSettings:
     """Libraries the worker imports before its handshake (not counted in a student's import time)."""
     slot: int = 0
     """Which of the judge's workers this is (0: the main one); decides its uid."""
+    notebook: NotebookConversion | None = None
+    """The modules the judge made of the submission's notebooks, written into the worker's copy."""
 
 
 class SandboxFault(Exception):
@@ -172,8 +175,10 @@ class _Pipes:
                 pass
 
 
-def copy_submission(src: Path, dst: Path) -> list[str]:
-    """Copy regular files only (never following links), up to a size cap; returns what was skipped."""
+def copy_submission(src: Path, dst: Path, notebook: NotebookConversion | None = None) -> list[str]:
+    """Copy regular files only (never following links), up to a size cap, plus the modules made
+    from the folder's notebooks (``notebook``) where no ``.py`` of that name is; returns what was
+    skipped."""
     skipped: list[str] = []
     total = 0
     dst.mkdir(parents=True, exist_ok=True)
@@ -192,6 +197,7 @@ def copy_submission(src: Path, dst: Path) -> list[str]:
                 continue
             total += size
             shutil.copyfile(path, dst / rel / name)
+    notebooks.write_modules(notebook, dst)  # a notebook's problems as modules
     for p in [dst, *dst.rglob("*")]:
         p.chmod(0o755 if p.is_dir() else 0o644)
     return skipped
@@ -242,7 +248,7 @@ class Worker:
         self._tmp = Path(tempfile.mkdtemp(prefix="autograde-"))
         os.chmod(self._tmp, 0o711)
         self._copy = self._tmp / "submission"
-        self.skipped_files = copy_submission(settings.submission, self._copy)
+        self.skipped_files = copy_submission(settings.submission, self._copy, settings.notebook)
         self._proc: subprocess.Popen[bytes] | None = None
         self._pipes: _Pipes | None = None
         self._cgroup: MemoryCgroup | None = None

@@ -24,9 +24,10 @@ from typing import TextIO
 from autograder.common import budgets, limits
 from autograder.common import config as cfg
 from autograder.common.results import Status, SubmissionResult
-from autograder.orchestrator import runner
+from autograder.orchestrator import roster, runner
 from autograder.orchestrator.discovery import Skipped, changed_since, find_submissions
 from autograder.orchestrator.progress import Progress
+from autograder.orchestrator.roster import Roster
 
 EXIT_OK, EXIT_GRADER_FAULT, EXIT_USAGE, EXIT_BELOW, EXIT_INCOMPLETE = 0, 1, 2, 3, 4
 """0 every grade complete; 1 the grader failed on a submission; 2 a usage error (nothing graded);
@@ -52,6 +53,10 @@ class ClassRun:
     force: bool = False
     fail_under: float | None = None
     shard: str = ""
+    roster: Roster | None = None
+    """The class roster: its students without a folder are written as not submitted."""
+    folders: list[str] = field(default_factory=list)
+    """Every student folder found, before --changed-since and --shard picked some to grade."""
 
 
 def default_jobs(device: str, memory: int | None = None) -> int:
@@ -66,18 +71,20 @@ def default_jobs(device: str, memory: int | None = None) -> int:
 
 def plan(paths: list[Path], *, options: dict[str, object], out: Path, jobs: int | None,
          problems: str | None, shard: str | None, changed: str | None, force: bool,
-         fail_under: float | None) -> ClassRun:
+         fail_under: float | None, roster_file: Path | None = None) -> ClassRun:
     """Everything decided before the first judge starts; UsageError when something cannot work."""
     try:
         wanted = runner.parse_problems(problems) if problems is not None else None
         slice_ = runner.parse_shard(shard) if shard else None
         found, skipped = find_submissions(paths, out=out)
+        class_roster = roster.load(roster_file) if roster_file is not None else None
         config = cfg.resolve(options)
-    except (ValueError, cfg.ConfigError) as exc:  # NoSubmissions is a ValueError
+    except (ValueError, cfg.ConfigError, roster.RosterError) as exc:  # NoSubmissions is a ValueError
         raise UsageError(str(exc)) from None
     if jobs is not None and jobs < 1:
         raise UsageError("--jobs must be at least 1")
     names = [s.name for s in found]
+    folders = list(names)
     if len(set(names)) != len(names):
         raise UsageError("two submission folders share a name: "
                          + ", ".join(sorted({n for n in names if names.count(n) > 1})))
@@ -98,7 +105,8 @@ def plan(paths: list[Path], *, options: dict[str, object], out: Path, jobs: int 
     if trained and found:
         config = _with_data(config)
     return ClassRun(config=config, submissions=found, out=out, jobs=concurrent, problems=wanted,
-                    skipped=skipped, force=force, fail_under=fail_under, shard=shard or "")
+                    skipped=skipped, force=force, fail_under=fail_under, shard=shard or "",
+                    roster=class_roster, folders=folders)
 
 
 def _check_sandbox(config: cfg.GradingConfig) -> None:
@@ -204,6 +212,9 @@ def run(plan_: ClassRun, stream: TextIO = sys.stdout) -> int:
             signal.signal(sig, handler)  # type: ignore[arg-type]
     progress.close()
     results = [g.result for g in graded]
+    if plan_.roster is not None:
+        slice_ = runner.parse_shard(plan_.shard) if plan_.shard else None
+        roster.apply(plan_.roster, plan_.folders, out, owns=lambda student: runner.in_shard(student, slice_))
     print(counts_line(graded), file=stream, flush=True)
     return exit_status(results, plan_.fail_under)
 

@@ -9,6 +9,8 @@
     autograde merge DIR... --out D  combine the outputs of shards into one class report
     autograde summary DIR           print the scores under DIR as a Markdown table
                                     (``--fail-under SCORE`` turns a low score into exit status 3)
+    autograde intake ARCHIVE --out DIR [--roster CSV]
+                                    lay out an LMS's bulk download, one folder per student
 
 Exit status: 0 when every grade is complete (whatever the scores); 1 when the grader itself
 failed on some submission (its results say "grader_fault"); 2 for a usage error (nothing was
@@ -28,13 +30,14 @@ from autograder import __version__
 from autograder.common import config as cfg
 from autograder.common.results import SubmissionResult
 from autograder.orchestrator import class_run
+from autograder.orchestrator import roster
 from autograder.orchestrator.class_run import EXIT_OK, EXIT_USAGE
 
 if TYPE_CHECKING:
     from autograder.orchestrator import gradebooks
     from autograder.orchestrator.manual import ManualEntry
 
-SUBCOMMANDS = ("grade", "report", "merge", "summary")
+SUBCOMMANDS = ("grade", "report", "merge", "summary", "intake")
 
 
 def _grade_parser() -> argparse.ArgumentParser:
@@ -77,6 +80,9 @@ def _grade_parser() -> argparse.ArgumentParser:
                         "(all of them when the ref is unknown)")
     p.add_argument("--fail-under", type=float, default=None, metavar="SCORE",
                    help="exit with status 3 when a submission scores below SCORE")
+    p.add_argument("--roster", type=Path, default=None, metavar="CSV",
+                   help="the class roster (columns student_id, name, lms_id): students without a "
+                        "submission folder are listed as not submitted, folders not on it are flagged")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
 
@@ -88,7 +94,7 @@ def grade_main(argv: list[str]) -> int:
     try:
         planned = class_run.plan(args.submissions, options=options, out=args.out, jobs=args.jobs,
                                  problems=args.problems, shard=args.shard, changed=args.changed_since,
-                                 force=args.force, fail_under=args.fail_under)
+                                 force=args.force, fail_under=args.fail_under, roster_file=args.roster)
     except class_run.UsageError as exc:
         print(f"autograde: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -263,12 +269,53 @@ def summary_main(argv: list[str]) -> int:
     return class_run.below(results, args.fail_under)
 
 
+def _intake_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="autograde intake",
+        description="Lay out an LMS's bulk download of a class's submissions (Canvas's "
+                    "'Download Submissions' or Moodle's 'Download all submissions' zip) as one "
+                    "folder per student under --out, ready for `autograde DIR`. Unsafe members "
+                    "(absolute paths, '..', links, devices, oversized files, zip bombs) are refused "
+                    "with a message; nothing is written outside --out.",
+        epilog="Exit status: 0 when every member was placed; 1 when some were refused (listed); "
+               "2 for a usage error or an archive that cannot be used at all.")
+    p.add_argument("archive", type=Path, metavar="ARCHIVE", help="the LMS's zip")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="where the students' folders go (e.g. submissions/)")
+    p.add_argument("--roster", type=Path, default=None, metavar="CSV",
+                   help="maps LMS ids or names to student ids (columns student_id, name, lms_id); "
+                        "without it, folders are named canvas-USERID / moodle-ID")
+    return p
+
+
+def intake_main(argv: list[str]) -> int:
+    args = _intake_parser().parse_args(argv)
+    from autograder.orchestrator import intake
+
+    try:
+        class_roster = roster.load(args.roster) if args.roster else None
+        report = intake.intake(args.archive, args.out, class_roster)
+    except (roster.RosterError, intake.IntakeError) as exc:
+        print(f"autograde intake: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for folder, s in sorted(report.students.items()):
+        flags = (" LATE" if s.late else "") + ("" if s.on_roster or class_roster is None else " NOT ON ROSTER")
+        print(f"{folder}: {len(s.files)} file(s) from {s.lms} ({s.lms_name}, id {s.lms_id}){flags}")
+        for note in s.notes:
+            print(f"    {note}")
+    for r in report.refused:
+        print(f"refused: {r.member!r}: {r.reason}", file=sys.stderr)
+    print(f"{len(report.students)} student folder(s) under {args.out}; {len(report.refused)} member(s) "
+          f"refused; {len(report.skipped)} skipped (folders, OS metadata)", flush=True)
+    return 1 if report.refused else EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in SUBCOMMANDS:
         command, rest = argv[0], argv[1:]
         return {"grade": grade_main, "report": report_main, "merge": merge_main,
-                "summary": summary_main}[command](rest)
+                "summary": summary_main, "intake": intake_main}[command](rest)
     return grade_main(argv)
 
 

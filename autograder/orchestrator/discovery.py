@@ -57,16 +57,17 @@ def _not_a_student(folder: Path, out: Path | None) -> str:
 
 
 def find_submissions(paths: list[Path], out: Path | None = None) -> tuple[list[Path], list[Skipped]]:
-    """Expand each path: a submission folder itself (it holds a module of the contract), or a class
-    folder whose subfolders are submissions. Returns the submissions and the folders skipped."""
+    """Expand each path: a submission folder itself (it holds a module of the contract or a
+    notebook), or a class folder whose subfolders are submissions. Returns the submissions and the
+    folders skipped."""
     modules = {f"{p.module}.py" for p in PROBLEMS}
     found: list[Path] = []
     skipped: list[Skipped] = []
     for path in paths:
         if not path.is_dir():
             raise NoSubmissions(f"{path}: not a folder")
-        if any((path / m).is_file() for m in modules):
-            found.append(path)
+        if any((path / m).is_file() for m in modules) or any(path.glob("*.ipynb")):
+            found.append(path)  # a student's folder: the contract's modules, or a notebook
             continue
         students = []
         for folder in sorted(d for d in path.iterdir() if d.is_dir() and not d.is_symlink()):

@@ -225,7 +225,8 @@ def histogram(results: Sequence[SubmissionResult], *, width: int = 560, height: 
             excluded += 1
             continue
         b = min(int(bins * r.score / r.max_score), bins - 1)
-        (incomplete if r.not_graded or r.status is not Status.GRADED else complete)[b] += 1
+        done = r.status in (Status.GRADED, Status.NOT_SUBMITTED)  # nothing submitted: a complete 0
+        (incomplete if r.not_graded or not done else complete)[b] += 1
     peak = max([c + i for c, i in zip(complete, incomplete)] + [1])
     scale = (bottom - top) / peak
     slot = (right - left) / bins

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from autograder.common.contract import BY_MODULE, PROBLEMS
+from autograder.common.notebook_model import NotebookModule
 from autograder.common.results import ManualScore, Outcome, Status, SubmissionResult, TestResult, TrainingRecord
 from autograder.orchestrator.report.answers import AnswerSection, answer_sections
 from autograder.orchestrator.report.charts import (AccuracyChart, Histogram, LossPlot,
@@ -53,6 +54,8 @@ class ProblemView:
     problems kept it): "graded with seed 1, budget quick"."""
     missing: bool = False
     """The submission has no module for this problem (its checks say so; its points are lost)."""
+    notebook: NotebookModule | None = None
+    """The module generated for this problem from the student's notebook, if any."""
 
 
 def run_note(result: SubmissionResult, module: str) -> str:
@@ -79,6 +82,8 @@ class SubmissionView:
     pending: float
     percent: float | None
     files: list[str] = field(default_factory=list)
+    notebook_elsewhere: list[NotebookModule] = field(default_factory=list)
+    """Generated modules of problems that have no section on the page (not graded this time)."""
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
@@ -109,13 +114,17 @@ def submission_view(result: SubmissionResult, files: Sequence[str] = ()) -> Subm
             pending=round(sum(t.max_points for t in tests if t.outcome is Outcome.NOT_GRADED), 4),
             run_note=run_note(result, module), missing=module in result.missing,
             manual=manual, written=BY_MODULE[module].written if module in BY_MODULE else 0.0))
+    generated = {m.module: m for m in result.notebook.modules} if result.notebook else {}
+    for p in problems:
+        p.notebook = generated.pop(p.module, None)
     output = _ANSI.sub("", result.output)
     cut = max(0, len(output) - MAX_OUTPUT_CHARS)
     return SubmissionView(
         result=result, problems=problems, general_answers=[s for s in sections if s.problem is None],
         output=output[cut:], output_shown_from=cut, counts=_counts(result.tests),
         pending=round(sum(t.max_points for t in result.not_graded), 4),
-        percent=100 * result.score / result.max_score if result.max_score else None, files=list(files))
+        percent=100 * result.score / result.max_score if result.max_score else None, files=list(files),
+        notebook_elsewhere=list(generated.values()))
 
 
 # -- the class ----------------------------------------------------------------------------------
@@ -141,6 +150,8 @@ class ClassRow:
     not_graded: int
     attention: list[str]
     """Why this row needs a second look: the status reason, each distinct not-graded reason."""
+    on_roster: bool | None = None
+    """False: the folder's name is not on the class roster (None: graded without a roster)."""
 
 
 @dataclass
@@ -206,9 +217,12 @@ def class_view(results: Sequence[SubmissionResult]) -> ClassView:
             cells.append(Cell(p.points, p.max_points, p.not_graded, p.manual) if p else None)
         attention = [r.status_reason] if r.status is not Status.GRADED else []
         attention += dict.fromkeys(t.message or f"{t.name}: not graded" for t in r.not_graded)
+        if r.on_roster is False:
+            attention.append("this submission folder's name is not on the class roster")
         rows.append(ClassRow(r.student, _href(r.student), r.score, r.max_score,
                              100 * r.score / r.max_score if r.max_score else None,
-                             r.status.value, r.status_reason, cells, len(r.not_graded), attention))
+                             r.status.value, r.status_reason, cells, len(r.not_graded), attention,
+                             on_roster=r.on_roster))
     percents = [row.percent for row in rows if row.percent is not None]
     summary: dict[str, float | int | None] = {
         "students": len(results),
@@ -218,5 +232,7 @@ def class_view(results: Sequence[SubmissionResult]) -> ClassView:
         "incomplete": sum(bool(r.not_graded) for r in results),
         "grader_faults": sum(r.status is Status.GRADER_FAULT for r in results),
         "ungradable": sum(r.status is Status.UNGRADABLE for r in results),
+        "not_submitted": sum(r.status is Status.NOT_SUBMITTED for r in results),
+        "not_on_roster": sum(r.on_roster is False for r in results),
     }
     return ClassView(rows, problems, check_stats(results), histogram(results), summary)
