@@ -56,7 +56,8 @@ PROBLEMS: tuple[ProblemSpec, ...] = (
 
 ASSIGNMENT_POINTS: float = 100
 """The assignment's maximum: the sum of the problems' points (a test keeps them in step). Gradebook
-exports always use it, whatever subset of the problems a run graded."""
+exports always use it, whatever subset of the problems a run graded; a student of the roster who
+submitted nothing has 0 of it."""
 
 BY_MODULE: dict[str, ProblemSpec] = {p.module: p for p in PROBLEMS}
 
@@ -64,9 +65,6 @@ CLASSES: tuple[str, ...] = (
     "plane", "car", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
 )
 """CIFAR-10's classes in label order, as the homework spells them."""
-
-TOTAL_POINTS = 100.0
-"""The rubric's total (the graded suites' points add up to it): what a missing submission is out of."""
 
 REPORT_FILE = "report.md"
 """Optional file of written answers in a submission folder."""

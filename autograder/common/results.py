@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from autograder.common import typed
-from autograder.common.contract import BY_MODULE, PROBLEMS, TOTAL_POINTS
+from autograder.common.contract import BY_MODULE, PROBLEMS, ASSIGNMENT_POINTS
 from autograder.common.notebook_model import NotebookConversion
 
 
@@ -185,7 +185,7 @@ class SubmissionResult:
         """Maximum of what was scored: the checks run, and the manual parts scored (a student of
         the roster who submitted nothing: the assignment's total)."""
         if self.status is Status.NOT_SUBMITTED and not self.tests:
-            return TOTAL_POINTS
+            return ASSIGNMENT_POINTS
         return round(sum(t.max_points for t in self.tests) + sum(m.max_points for m in self.manual), 4)
 
     @property

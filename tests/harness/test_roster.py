@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from autograder.common import results_json
-from autograder.common.contract import TOTAL_POINTS
+from autograder.common.contract import ASSIGNMENT_POINTS
 from autograder.common import results as model
 from autograder.common.results import Outcome, Status, SubmissionResult
 from autograder.orchestrator import cli, exports, roster
@@ -80,7 +80,7 @@ def test_apply_lists_absent_students_and_flags_unlisted_folders(tmp_path, capsys
     check = roster.apply(r, ["A", "X"], out, owns=lambda s: s != "D")
     assert check.absent == ["B", "C", "D"] and check.unlisted == ["X"]
     b = results_json.read(out / "B" / "results.json")
-    assert (b.status, b.score, b.max_score, b.on_roster) == (Status.NOT_SUBMITTED, 0, TOTAL_POINTS, True)
+    assert (b.status, b.score, b.max_score, b.on_roster) == (Status.NOT_SUBMITTED, 0, ASSIGNMENT_POINTS, True)
     assert "Bo" in b.status_reason
     assert results_json.read(out / "C" / "results.json").status is Status.GRADED  # not overwritten
     assert not (out / "D").exists()  # another shard's student
@@ -130,4 +130,4 @@ def test_the_rubric_adds_up_to_the_total_a_missing_submission_is_out_of(tmp_path
                           cwd=tmp_path, timeout=300)
     total = [line for line in proc.stdout.splitlines() if line.startswith("TOTAL ")]
     assert total, proc.stdout[-2000:] + proc.stderr[-2000:]
-    assert float(total[0].split()[1]) == TOTAL_POINTS
+    assert float(total[0].split()[1]) == ASSIGNMENT_POINTS
