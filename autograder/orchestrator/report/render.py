@@ -19,7 +19,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from autograder.common.contract import BY_MODULE
 from autograder.common.results import SubmissionResult
-from autograder.orchestrator import exports
+from autograder.orchestrator import exports, similarity
 from autograder.orchestrator.report.views import class_view, submission_view
 
 ARTIFACTS = ("results.json", "junit.xml", "judge.log")
@@ -73,19 +73,34 @@ def render_submission(result: SubmissionResult, path: Path, env: Environment | N
     return path
 
 
-def render_class(results: Sequence[SubmissionResult], path: Path, env: Environment | None = None) -> Path:
-    """Write the class page at ``path``; links assume each report is at ``<student>/report.html`` beside it."""
+def render_class(results: Sequence[SubmissionResult], path: Path, env: Environment | None = None,
+                 similar: similarity.SimilarityReport | None = None) -> Path:
+    """Write the class page at ``path``; links assume each report is at ``<student>/report.html`` beside it
+    (and, given ``similar``, similarity.html too)."""
     env = env or environment()
     path.parent.mkdir(parents=True, exist_ok=True)
-    html = env.get_template("index.html").render(c=class_view(results))
+    html = env.get_template("index.html").render(c=class_view(results), similar=similar)
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+def render_similarity(report: similarity.SimilarityReport, path: Path, env: Environment | None = None) -> Path:
+    """Write the similarity page at ``path``: the flagged pairs, each problem's files side by side."""
+    env = env or environment()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    html = env.get_template("similarity.html").render(s=report)
     path.write_text(html, encoding="utf-8")
     return path
 
 
 def render_all(out: Path, results: list[SubmissionResult]) -> None:
-    """``out/<student>/report.html`` for each result, ``out/index.html`` and ``out/grades.csv``."""
+    """``out/<student>/report.html`` for each result, ``out/index.html`` and ``out/grades.csv``; and
+    ``out/similarity.html`` when the class's submission folders are still there to compare."""
     env = environment()
     for r in results:
         render_submission(r, out / _safe_dir_name(r.student) / "report.html", env)
-    render_class(results, out / "index.html", env)
+    similar = similarity.from_results(results) if len(results) > 1 else None
+    if similar is not None:
+        render_similarity(similar, out / "similarity.html", env)
+    render_class(results, out / "index.html", env, similar)
     exports.write_grades_csv(results, out / "grades.csv")
