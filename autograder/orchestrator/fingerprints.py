@@ -54,28 +54,15 @@ class Unreadable(Exception):
     """A file that cannot be fingerprinted (too large, not Python, not decodable); the message says why."""
 
 
-@dataclass(frozen=True)
-class Token:
-    text: str
-    """The normalised token, e.g. ``ID``, ``Call``, ``torch.nn.Conv2d``, ``BinOp:Mult``, ``5``."""
-    line: int
-    """Line of the source it comes from (1-based), for marking the shared parts."""
-
-
 @dataclass
 class Unit:
     """A function, a method, a class's own statements or the module's: k-grams stay inside one."""
 
     name: str
-    tokens: list[Token] = field(default_factory=list)
-
-
-@dataclass
-class KGram:
-    hash: int
-    unit: int
-    start: int
-    """Index of the k-gram's first token in its unit."""
+    texts: list[str] = field(default_factory=list)
+    """Its normalised tokens, e.g. ``ID``, ``Call``, ``torch.nn.Conv2d``, ``BinOp:Mult``, ``5``."""
+    lines: list[int] = field(default_factory=list)
+    """The source line (1-based) of each token, for marking the shared parts."""
 
 
 @dataclass
@@ -83,18 +70,27 @@ class Fingerprint:
     """Everything the comparison needs from one file."""
 
     units: list[Unit]
-    kgrams: list[KGram]
-    """Every k-gram, in unit and token order."""
-    selected: list[KGram]
-    """The winnowed subset: the file's fingerprints."""
+    hashes: list[list[int]]
+    """Per unit, the hash of every k-gram, by the index of its first token."""
+    selected: set[int]
+    """The winnowed hashes: the file's fingerprints."""
+    k: int
 
     @property
     def token_count(self) -> int:
-        return sum(len(u.tokens) for u in self.units)
+        return sum(len(u.texts) for u in self.units)
 
-    def lines(self, kgram: KGram, k: int = K) -> set[int]:
-        """Source lines the tokens of ``kgram`` come from."""
-        return {t.line for t in self.units[kgram.unit].tokens[kgram.start:kgram.start + k]}
+    def every_hash(self) -> set[int]:
+        return {h for unit in self.hashes for h in unit}
+
+    def lines_where(self, wanted: set[int]) -> set[int]:
+        """Source lines of the tokens of every k-gram whose hash is in ``wanted``."""
+        found: set[int] = set()
+        for unit, hashes in zip(self.units, self.hashes):
+            for start, h in enumerate(hashes):
+                if h in wanted:
+                    found.update(unit.lines[start:start + self.k])
+        return found
 
 
 # -- reading ----------------------------------------------------------------------------------------
@@ -123,7 +119,21 @@ def parse(data: bytes) -> ast.Module:
 
 
 # -- normalising ------------------------------------------------------------------------------------
-_SKIPPED = (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop, ast.Import, ast.ImportFrom)
+_SKIPPED = frozenset({ast.Import, ast.ImportFrom}.union(
+    *(base.__subclasses__() for base in (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop))))
+"""Node types that are no token of their own: contexts and operators (folded into their parent), imports."""
+
+
+def _child_nodes(node: ast.AST) -> list[ast.AST]:
+    """The node's children in field order (ast.iter_child_nodes, without its generator layers)."""
+    out: list[ast.AST] = []
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if isinstance(value, list):
+            out.extend(v for v in value if isinstance(v, ast.AST))
+        elif isinstance(value, ast.AST):
+            out.append(value)
+    return out
 
 
 class _Names:
@@ -133,36 +143,43 @@ class _Names:
         self.bound: set[str] = set()
         self.bound_attrs: set[str] = set()
         self.modules: dict[str, str] = {}
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-                self.bound.add(node.id)
-            elif isinstance(node, ast.Attribute) and not isinstance(node.ctx, ast.Load):
-                self.bound_attrs.add(node.attr)
-            elif isinstance(node, ast.arg):
+        stack: list[ast.AST] = [tree]
+        while stack:
+            node = stack.pop()
+            kind = type(node)
+            if kind is ast.Name:
+                if type(node.ctx) is not ast.Load:
+                    self.bound.add(node.id)
+                continue
+            if kind is ast.Attribute:
+                if type(node.ctx) is not ast.Load:
+                    self.bound_attrs.add(node.attr)
+            elif kind is ast.arg:
                 self.bound.add(node.arg)
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            elif kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
                 self.bound.add(node.name)
-                if isinstance(node, ast.ClassDef):  # methods are called as self.name(...)
+                if kind is ast.ClassDef:  # methods are called as self.name(...)
                     self.bound_attrs.update(s.name for s in node.body
                                             if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)))
-            elif isinstance(node, ast.ExceptHandler) and node.name:
+            elif kind is ast.ExceptHandler and node.name:
                 self.bound.add(node.name)
-            elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            elif kind in (ast.Global, ast.Nonlocal):
                 self.bound.update(node.names)
-            elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+            elif kind in (ast.MatchAs, ast.MatchStar) and node.name:
                 self.bound.add(node.name)
-            elif isinstance(node, ast.Import):
+            elif kind is ast.Import:
                 for a in node.names:
                     if a.asname:
                         self.modules[a.asname] = a.name
                     else:
                         top = a.name.split(".")[0]
                         self.modules[top] = top
-            elif isinstance(node, ast.ImportFrom):
+            elif kind is ast.ImportFrom:
                 base = "." * node.level + (node.module or "")
                 for a in node.names:
                     if a.name != "*":
                         self.modules[a.asname or a.name] = f"{base}.{a.name}" if base else a.name
+            stack.extend(_child_nodes(node))
         self.modules = {k: v for k, v in self.modules.items() if k not in self.bound}
 
     def name(self, identifier: str) -> str:
@@ -174,18 +191,18 @@ class _Names:
         """``torch.nn.functional.relu`` for an attribute chain on an imported module, else None."""
         parts: list[str] = []
         current: ast.expr = node
-        while isinstance(current, ast.Attribute):
+        while type(current) is ast.Attribute:
             if current.attr in self.bound_attrs:
                 return None
             parts.append(current.attr)
             current = current.value
-        if isinstance(current, ast.Name) and current.id in self.modules:
+        if type(current) is ast.Name and current.id in self.modules:
             return ".".join([self.modules[current.id], *reversed(parts)])
         return None
 
 
 def _is_docstring(node: ast.AST) -> bool:
-    return (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+    return (type(node) is ast.Expr and type(node.value) is ast.Constant
             and isinstance(node.value.value, str))
 
 
@@ -198,62 +215,63 @@ def _is_main_block(node: ast.AST) -> bool:
             and any(isinstance(s, ast.Constant) and s.value == "__main__" for s in sides))
 
 
-def _token_text(node: ast.AST, names: _Names) -> str:
-    if isinstance(node, ast.Name):
-        return names.name(node.id)
-    if isinstance(node, ast.Attribute):
-        return "." + ("ID" if node.attr in names.bound_attrs else node.attr)
-    if isinstance(node, ast.Constant):
-        if isinstance(node.value, (str, bytes)):
-            return "STR"
-        return repr(node.value)
-    if isinstance(node, (ast.BinOp, ast.AugAssign)):
-        return f"{type(node).__name__}:{type(node.op).__name__}"
-    if isinstance(node, ast.UnaryOp):
-        return f"UnaryOp:{type(node.op).__name__}"
-    if isinstance(node, ast.BoolOp):
-        return f"BoolOp:{type(node.op).__name__}"
-    if isinstance(node, ast.Compare):
-        return "Compare:" + ",".join(type(op).__name__ for op in node.ops)
-    if isinstance(node, ast.keyword):
-        return "kw:" + ("**" if node.arg is None else node.arg)
-    return type(node).__name__
+def _constant(node: ast.Constant) -> str:
+    return "STR" if isinstance(node.value, (str, bytes)) else repr(node.value)
 
 
-def _children(node: ast.AST, names: _Names) -> list[ast.AST]:
+_TEXT = {
+    ast.Constant: _constant,
+    ast.BinOp: lambda n: f"BinOp:{type(n.op).__name__}",
+    ast.AugAssign: lambda n: f"AugAssign:{type(n.op).__name__}",
+    ast.UnaryOp: lambda n: f"UnaryOp:{type(n.op).__name__}",
+    ast.BoolOp: lambda n: f"BoolOp:{type(n.op).__name__}",
+    ast.Compare: lambda n: "Compare:" + ",".join(type(op).__name__ for op in n.ops),
+    ast.keyword: lambda n: "kw:" + ("**" if n.arg is None else n.arg),
+}
+"""Tokens that say more than the node's type (names and attributes need the file's names)."""
+
+
+def _children(node: ast.AST, kind: type) -> list[ast.AST]:
     """The children that carry meaning, in a canonical order (keywords sorted; annotations,
     docstrings and imports left out)."""
-    if isinstance(node, ast.Attribute) and names.dotted(node) is not None:
+    if kind is ast.arg:
         return []
-    if isinstance(node, ast.arg):
-        return []
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        return [node.args, *node.decorator_list, *(s for s in node.body if not _is_docstring(s))]
-    if isinstance(node, ast.ClassDef):
-        return [*node.bases, *node.keywords, *node.decorator_list]
-    if isinstance(node, ast.AnnAssign):
-        return [node.target] + ([node.value] if node.value is not None else [])
-    if isinstance(node, ast.Call):
+    if kind is ast.Call:
         keywords = sorted(node.keywords, key=lambda k: (k.arg is None, k.arg or ""))
         return [node.func, *node.args, *keywords]
-    children = [c for c in ast.iter_child_nodes(node) if not isinstance(c, _SKIPPED)]
-    return [c for c in children if not _is_docstring(c)]
+    if kind in (ast.FunctionDef, ast.AsyncFunctionDef):
+        return [node.args, *node.decorator_list, *(s for s in node.body if not _is_docstring(s))]
+    if kind is ast.ClassDef:
+        return [*node.bases, *node.keywords, *node.decorator_list]
+    if kind is ast.AnnAssign:
+        return [node.target] + ([node.value] if node.value is not None else [])
+    return [c for c in _child_nodes(node) if type(c) not in _SKIPPED and not _is_docstring(c)]
 
 
-def _tokens(root: ast.AST, names: _Names, fallback_line: int) -> list[Token]:
-    """Pre-order tokens of ``root``'s subtree, iteratively (no recursion on hostile depth)."""
-    out: list[Token] = []
-    stack: list[tuple[ast.AST, int]] = [(root, fallback_line)]
+def _tokens(root: ast.AST, names: _Names, unit: Unit) -> None:
+    """Append the pre-order tokens of ``root``'s subtree to ``unit``, iteratively (a hostile file's
+    depth cannot exhaust the stack)."""
+    texts, lines = unit.texts, unit.lines
+    stack: list[tuple[ast.AST, int]] = [(root, getattr(root, "lineno", 1))]
     while stack:
         node, parent_line = stack.pop()
-        line = getattr(node, "lineno", parent_line) or parent_line
-        if isinstance(node, ast.Attribute) and (dotted := names.dotted(node)) is not None:
-            out.append(Token(dotted, line))
+        kind = type(node)
+        line = getattr(node, "lineno", None) or parent_line
+        lines.append(line)
+        if kind is ast.Name:
+            texts.append(names.name(node.id))
             continue
-        out.append(Token(_token_text(node, names), line))
-        for child in reversed(_children(node, names)):
-            stack.append((child, line))
-    return out
+        if kind is ast.Attribute:
+            dotted = names.dotted(node)
+            if dotted is not None:
+                texts.append(dotted)
+                continue
+            texts.append("." + ("ID" if node.attr in names.bound_attrs else node.attr))
+        else:
+            text = _TEXT.get(kind)
+            texts.append(text(node) if text else kind.__name__)
+        children = _children(node, kind)
+        stack.extend((child, line) for child in reversed(children))
 
 
 def units(tree: ast.Module) -> list[Unit]:
@@ -270,28 +288,32 @@ def units(tree: ast.Module) -> list[Unit]:
             if not prefix and _is_main_block(stmt):
                 continue
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                found.append(Unit(prefix + stmt.name, _tokens(stmt, names, stmt.lineno)))
+                unit = Unit(prefix + stmt.name)
+                _tokens(stmt, names, unit)
+                found.append(unit)
             elif isinstance(stmt, ast.ClassDef):
-                cls = Unit(prefix + stmt.name, _tokens(stmt, names, stmt.lineno))
-                found.append(cls)
-                pending.append((f"{prefix}{stmt.name}.", stmt.body, cls))
+                unit = Unit(prefix + stmt.name)
+                _tokens(stmt, names, unit)
+                found.append(unit)
+                pending.append((f"{prefix}{stmt.name}.", stmt.body, unit))
             else:
-                own.tokens.extend(_tokens(stmt, names, stmt.lineno))
-    return [u for u in found if u.tokens]
+                _tokens(stmt, names, own)
+    return [u for u in found if u.texts]
 
 
 # -- hashing ----------------------------------------------------------------------------------------
 @lru_cache(maxsize=65536)
 def _token_id(text: str) -> int:
     """A stable number per token text (independent of PYTHONHASHSEED, so runs agree)."""
-    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big")
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % _PRIME
 
 
-def kgram_hashes(tokens: list[Token], k: int = K) -> list[int]:
+def kgram_hashes(texts: list[str], k: int = K) -> list[int]:
     """Karp–Rabin hashes of every run of ``k`` tokens (none when there are fewer than ``k``)."""
-    if len(tokens) < k:
+    if len(texts) < k:
         return []
-    ids = [_token_id(t.text) % _PRIME for t in tokens]
+    ids = [_token_id(t) for t in texts]
     top = pow(_BASE, k - 1, _PRIME)
     h = 0
     for value in ids[:k]:
@@ -325,16 +347,11 @@ def winnow(hashes: list[int], window: int = WINDOW) -> list[int]:
 
 
 def fingerprint(tree: ast.Module, k: int = K, window: int = WINDOW) -> Fingerprint:
-    """All k-grams of the file's units and the winnowed fingerprints among them."""
+    """The hashes of every k-gram of the file's units and the winnowed fingerprints among them."""
     found = units(tree)
-    every: list[KGram] = []
-    selected: list[KGram] = []
-    for index, unit in enumerate(found):
-        hashes = kgram_hashes(unit.tokens, k)
-        grams = [KGram(h, index, start) for start, h in enumerate(hashes)]
-        every.extend(grams)
-        selected.extend(grams[i] for i in winnow(hashes, window))
-    return Fingerprint(found, every, selected)
+    every = [kgram_hashes(unit.texts, k) for unit in found]
+    selected = {hashes[i] for hashes in every for i in winnow(hashes, window)}
+    return Fingerprint(found, every, selected, k)
 
 
 def fingerprint_source(data: bytes, k: int = K, window: int = WINDOW) -> Fingerprint:

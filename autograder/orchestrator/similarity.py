@@ -37,7 +37,7 @@ from autograder.orchestrator import fingerprints as fp
 THRESHOLD = 0.5
 """Default score from which a pair is flagged (see docs/similarity.md for the measurement)."""
 
-MIN_SHARED = 10
+MIN_SHARED = 15
 """Default least number of shared fingerprints for a flag: below it a match is too short to mean copying."""
 
 MAX_DETAILED_PAIRS = 250
@@ -183,7 +183,7 @@ def given_hashes(files: Iterable[Path], settings: Settings, notes: list[Note]) -
         except (fp.Unreadable, OSError) as exc:
             notes.append(Note("starter", path.name, str(exc)))
             continue
-        hashes.update(g.hash for g in fp.fingerprint(tree, settings.k, settings.window).kgrams)
+        hashes |= fp.fingerprint(tree, settings.k, settings.window).every_hash()
     return hashes
 
 
@@ -213,13 +213,13 @@ def _index(documents: Sequence[Document], excluded: set[int], limit: int) -> dic
     Given-code fingerprints are dropped first, then those in more than ``limit`` documents."""
     postings: dict[int, list[int]] = defaultdict(list)
     for i, doc in enumerate(documents):
-        for h in {g.hash for g in doc.fingerprint.selected} - excluded:
+        for h in doc.fingerprint.selected - excluded:
             postings[h].append(i)
     common = {h for h, docs in postings.items() if len(docs) > limit}
     for h in common:
         del postings[h]
     for doc in documents:
-        doc.hashes = {g.hash for g in doc.fingerprint.selected} - excluded - common
+        doc.hashes = doc.fingerprint.selected - excluded - common
     return postings
 
 
@@ -234,26 +234,21 @@ def _shared_counts(postings: dict[int, list[int]]) -> dict[tuple[int, int], int]
     return counts
 
 
-def _marked_lines(doc: Document, shared: set[int], given: set[int], k: int) -> list[CodeLine]:
+def _marked_lines(doc: Document, shared: set[int], given: set[int]) -> list[CodeLine]:
     """The file's lines, each marked ``shared`` when a k-gram both files have (and that is not
     given code) covers it, ``given`` when only given code does."""
-    shared_lines: set[int] = set()
-    given_lines: set[int] = set()
-    for gram in doc.fingerprint.kgrams:
-        if gram.hash in shared:
-            shared_lines |= doc.fingerprint.lines(gram, k)
-        elif gram.hash in given:
-            given_lines |= doc.fingerprint.lines(gram, k)
+    shared_lines = doc.fingerprint.lines_where(shared)
+    given_lines = doc.fingerprint.lines_where(given)
     lines = doc.text.splitlines()
     return [CodeLine(n, text, "shared" if n in shared_lines else "given" if n in given_lines else "")
             for n, text in enumerate(lines, start=1)]
 
 
-def side_by_side(a: Document, b: Document, excluded: set[int], k: int) -> tuple[list[CodeLine], list[CodeLine]]:
+def side_by_side(a: Document, b: Document, excluded: set[int]) -> tuple[list[CodeLine], list[CodeLine]]:
     """Both files with the passages they share marked: every k-gram (not only the winnowed ones)
     of one that the other has too, except given code."""
-    shared = ({g.hash for g in a.fingerprint.kgrams} & {g.hash for g in b.fingerprint.kgrams}) - excluded
-    return _marked_lines(a, shared, excluded, k), _marked_lines(b, shared, excluded, k)
+    shared = (a.fingerprint.every_hash() & b.fingerprint.every_hash()) - excluded
+    return _marked_lines(a, shared, excluded), _marked_lines(b, shared, excluded)
 
 
 def compare(documents: Sequence[Document], excluded: set[int], settings: Settings,
@@ -279,7 +274,7 @@ def compare(documents: Sequence[Document], excluded: set[int], settings: Setting
     pairs.sort(key=lambda p: (-p.score, -sum(m.shared for m in p.flagged), p.a, p.b))
     for pair in pairs[:MAX_DETAILED_PAIRS]:
         for p in pair.flagged:
-            p.left, p.right = side_by_side(*docs_of[pair.a, pair.b, p.module], excluded, settings.k)
+            p.left, p.right = side_by_side(*docs_of[pair.a, pair.b, p.module], excluded)
     return pairs
 
 
