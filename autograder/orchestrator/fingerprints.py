@@ -9,12 +9,13 @@ Document Fingerprinting", SIGMOD 2003), on the abstract syntax tree instead of t
 2. **Normalise.** The tree is walked in source order (iteratively: a hostile file cannot exhaust
    the stack) and each node becomes one token: its type, with operators folded in (``BinOp:Add``).
    Every name the file binds itself — variables, parameters, functions, classes, methods,
-   ``self.x`` attributes — becomes the one token ``ID``, so renaming changes nothing. Names the file does not bind keep their spelling: library calls are resolved
-   through the imports (``F.relu`` and ``torch.nn.functional.relu`` are both
-   ``torch.nn.functional.relu``), builtins stay as they are. String contents become ``STR``;
-   numbers are kept. Comments and formatting are gone by construction; docstrings, imports,
-   annotations and the ``if __name__ == "__main__":`` demo block are dropped. Keyword arguments
-   are sorted, so ``lr=…, momentum=…`` and ``momentum=…, lr=…`` agree.
+   ``self.x`` attributes — becomes the one token ``ID``, so renaming changes nothing. Names the
+   file does not bind keep their spelling: library calls are resolved through the imports
+   (``F.relu`` and ``torch.nn.functional.relu`` are both ``torch.nn.functional.relu``), builtins
+   stay as they are. String contents become ``STR``; numbers are kept. Comments and formatting
+   are gone by construction; docstrings, imports, annotations and the ``if __name__ ==
+   "__main__":`` demo block are dropped. Keyword arguments are sorted, so ``lr=…, momentum=…``
+   and ``momentum=…, lr=…`` agree.
 3. **Units.** Each function and method is a unit of its own; a class's other statements are one
    unit, and the module's top-level statements another. k-grams never cross a unit's edge, so
    reordering functions, methods or classes leaves the fingerprints unchanged.
@@ -109,7 +110,7 @@ def decode(data: bytes) -> str:
 def parse(data: bytes) -> ast.Module:
     """The file's syntax tree, or :class:`Unreadable` saying why not (nothing is executed)."""
     if len(data) > MAX_SOURCE_BYTES:
-        raise Unreadable(f"larger than {MAX_SOURCE_BYTES // 1024} kB ({len(data)} bytes): not compared")
+        raise Unreadable(f"larger than {MAX_SOURCE_BYTES // 1024} kB: not compared")
     try:
         return ast.parse(data)
     except SyntaxError as exc:
