@@ -95,7 +95,8 @@ class CodeLine:
     number: int
     text: str
     mark: str
-    """``shared`` (in a passage both files have), ``given`` (the homework's code) or empty."""
+    """``shared`` (in a passage both files have), ``given`` (the homework's code, or code most of
+    the class has) or empty."""
 
 
 @dataclass
@@ -208,9 +209,10 @@ def load(submissions: Sequence[tuple[str, Path]], settings: Settings,
 
 
 # -- comparing --------------------------------------------------------------------------------------
-def _index(documents: Sequence[Document], excluded: set[int], limit: int) -> dict[int, list[int]]:
-    """Fingerprint → indices of the documents that have it; sets each document's ``hashes``.
-    Given-code fingerprints are dropped first, then those in more than ``limit`` documents."""
+def _index(documents: Sequence[Document], excluded: set[int],
+           limit: int) -> tuple[dict[int, list[int]], set[int]]:
+    """Fingerprint → indices of the documents that have it, and the common fingerprints (in more
+    than ``limit`` documents), which are left out like the given code's; sets each ``hashes``."""
     postings: dict[int, list[int]] = defaultdict(list)
     for i, doc in enumerate(documents):
         for h in doc.fingerprint.selected - excluded:
@@ -220,7 +222,7 @@ def _index(documents: Sequence[Document], excluded: set[int], limit: int) -> dic
         del postings[h]
     for doc in documents:
         doc.hashes = doc.fingerprint.selected - excluded - common
-    return postings
+    return postings, common
 
 
 def _shared_counts(postings: dict[int, list[int]]) -> dict[tuple[int, int], int]:
@@ -236,7 +238,7 @@ def _shared_counts(postings: dict[int, list[int]]) -> dict[tuple[int, int], int]
 
 def _marked_lines(doc: Document, shared: set[int], given: set[int]) -> list[CodeLine]:
     """The file's lines, each marked ``shared`` when a k-gram both files have (and that is not
-    given code) covers it, ``given`` when only given code does."""
+    given or common code) covers it, ``given`` when only such code does."""
     shared_lines = doc.fingerprint.lines_where(shared)
     given_lines = doc.fingerprint.lines_where(given)
     lines = doc.text.splitlines()
@@ -259,9 +261,11 @@ def compare(documents: Sequence[Document], excluded: set[int], settings: Setting
         by_module[doc.module].append(doc)
     found: dict[tuple[str, str], list[ProblemMatch]] = defaultdict(list)
     docs_of: dict[tuple[str, str, str], tuple[Document, Document]] = {}
+    common: dict[str, set[int]] = {}
     for problem in PROBLEMS:
         docs = by_module.get(problem.module, [])
-        for (x, y), shared in _shared_counts(_index(docs, excluded, limit)).items():
+        postings, common[problem.module] = _index(docs, excluded, limit)
+        for (x, y), shared in _shared_counts(postings).items():
             a, b = sorted((docs[x], docs[y]), key=lambda d: d.student)
             smaller = min(len(a.hashes), len(b.hashes))
             score = shared / smaller if smaller else 0.0
@@ -274,7 +278,7 @@ def compare(documents: Sequence[Document], excluded: set[int], settings: Setting
     pairs.sort(key=lambda p: (-p.score, -sum(m.shared for m in p.flagged), p.a, p.b))
     for pair in pairs[:MAX_DETAILED_PAIRS]:
         for p in pair.flagged:
-            p.left, p.right = side_by_side(*docs_of[pair.a, pair.b, p.module], excluded)
+            p.left, p.right = side_by_side(*docs_of[pair.a, pair.b, p.module], excluded | common[p.module])
     return pairs
 
 
