@@ -63,16 +63,20 @@ def machine() -> str:
 
 
 # -- a synthetic class ------------------------------------------------------------------------------
-def synthetic_student(folder: Path, rng: random.Random) -> None:
+def synthetic_student(folder: Path, rng: random.Random) -> dict[str, str]:
+    """Writes the student's files; returns which solution each problem started from."""
     folder.mkdir(parents=True)
+    started: dict[str, str] = {}
     for problem in PROBLEMS:
         name = f"{problem.module}.py"
-        bases = [b for b in SOLUTIONS.values() if (b / name).is_file()]
-        base = REFERENCE if rng.random() < 0.7 else rng.choice(bases)
+        bases = [n for n, b in SOLUTIONS.items() if (b / name).is_file()]
+        base = SOLUTIONS["reference" if rng.random() < 0.7 else rng.choice(bases)]
+        started[problem.module] = next(n for n, b in SOLUTIONS.items() if b == base)
         seed = rng.randrange(10**9)
         source = cm.interleave(cm.disguise((base / name).read_text(), seed), seed, chance=0.3)
         folder.joinpath(name).write_text(cm.pad(source, seed, functions=rng.randint(1, 3),
                                                 statements=rng.randint(4, 12)))
+    return started
 
 
 def planted_copy(original: Path, folder: Path, seed: int, edited: bool) -> None:
@@ -82,26 +86,28 @@ def planted_copy(original: Path, folder: Path, seed: int, edited: bool) -> None:
         folder.joinpath(path.name).write_text(cm.interleave(source, seed, every=4) if edited else source)
 
 
-def make_class(root: Path, size: int, planted: int, seed: int) -> set[tuple[str, str]]:
-    """``size`` submissions under ``root``, ``planted`` of them copies; returns the copied pairs."""
+def make_class(root: Path, size: int, planted: int,
+               seed: int) -> tuple[set[tuple[str, str]], dict[str, dict[str, str]]]:
+    """``size`` submissions under ``root``, ``planted`` of them copies; returns the copied pairs
+    and, per generated student, the solution each problem started from."""
     rng = random.Random(seed)
     originals = [f"s{i:04d}" for i in range(size - planted)]
-    for name in originals:
-        synthetic_student(root / name, rng)
+    started = {name: synthetic_student(root / name, rng) for name in originals}
     pairs: set[tuple[str, str]] = set()
     for j, source in enumerate(rng.sample(originals, planted)):
         copy = f"s{size - planted + j:04d}"
         planted_copy(root / source, root / copy, rng.randrange(10**9), edited=j % 2 == 1)
         pairs.add((source, copy))
-    return pairs
+    return pairs, started
 
 
 def timing(args: argparse.Namespace) -> None:
     work = Path(tempfile.mkdtemp(prefix="autograde-similarity-bench-"))
     try:
-        started = time.perf_counter()
-        planted = make_class(work / "class", args.class_size, args.planted, args.seed)
-        generated = time.perf_counter() - started
+        load = os.getloadavg()[0]
+        t0 = time.perf_counter()
+        planted, started = make_class(work / "class", args.class_size, args.planted, args.seed)
+        generated = time.perf_counter() - t0
         folders = [(d.name, d) for d in sorted((work / "class").iterdir())]
         runs = []
         for _ in range(3):
@@ -117,18 +123,24 @@ def timing(args: argparse.Namespace) -> None:
             raise SystemExit(f"autograde similarity failed:\n{proc.stderr}")
         flagged = {(p.a, p.b) for p in report.pairs}
         found = planted & flagged
-        others = flagged - planted
+        others = [p for p in report.pairs if (p.a, p.b) not in planted]
         page = (work / "out" / "similarity.html").stat().st_size
     finally:
         shutil.rmtree(work, ignore_errors=True)
     files = report.files_compared
+    copied_from = {copy: source for source, copy in planted}
+
+    def origin(student: str, module: str) -> str:
+        """The solution a generated student's problem started from (a copy's: its original's)."""
+        return started[copied_from.get(student, student)][module]
+
     lines = [
         BEGIN,
         "## Similarity: a synthetic class",
         "",
-        f"Machine: {machine()}",
+        f"Machine: {machine()}; load average {load:.1f} when it started (the machine is shared)",
         "",
-        f"Command: `python bench/similarity.py {' '.join(sys.argv[1:])}`".replace("` ", "`").rstrip(),
+        "Command: `" + " ".join(["python bench/similarity.py", *sys.argv[1:]]) + "`",
         "",
         f"Date: {time.strftime('%Y-%m-%d %H:%M')}",
         "",
@@ -143,7 +155,13 @@ def timing(args: argparse.Namespace) -> None:
         f"| `similarity.check` (read, parse, fingerprint, index, compare), median of 3 | {statistics.median(runs):.2f} |",
         f"| `autograde similarity` end to end (new process, {page / 1e6:.1f} MB page written) | {command_seconds:.2f} |",
         "",
-        f"Flagged: {len(found)} of the {len(planted)} planted copies; {len(others)} other pair(s).",
+        f"Flagged: {len(found)} of the {len(planted)} planted copies; {len(others)} other pair(s)"
+        + (" — generated students who started a problem from the same solution other than the "
+           "reference and kept enough of it, so they do share code that is not given:" if others else "."),
+        *(f"- {p.a} · {p.b}: " + ", ".join(
+            f"{m.module} {m.score:.2f} ({m.shared} shared; started from {origin(p.a, m.module)} "
+            f"and {origin(p.b, m.module)})" for m in p.flagged)
+          for p in others),
         END,
     ]
     section = "\n".join(lines)

@@ -25,6 +25,8 @@ from autograder.orchestrator import similarity
 from autograder.orchestrator.report import render
 from html_tree import Element, parse
 from report_samples import XSS_MARKER
+from test_browser import CHROMIUM
+from test_browser import load as browser_load
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "autograder" / "judge" / "reference"
@@ -366,3 +368,24 @@ def test_out_may_name_the_page(tmp_path):
     assert proc.returncode == 0 and "0 pair(s) flagged" in proc.stdout
     assert (tmp_path / "sim.html").is_file() and not (tmp_path / "similarity.html").exists()
     assert os.path.getsize(tmp_path / "sim.html") > 0
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed")
+def test_the_page_loads_cleanly_in_a_browser_and_no_payload_runs(tmp_path):
+    """Headless Chromium: the page's script runs, nothing is blocked or logged, the student's
+    payload stays text, and the pairs table sorts."""
+    hostile = (S20163140 / "problem2.py").read_text().replace("# 데이터 입력", "# " + PAYLOAD)
+    a = write(tmp_path / "a", {"problem2.py": hostile})
+    b = write(tmp_path / "b", {"problem2.py": cm.disguise(hostile)})
+    c = copy_with(S20163140, tmp_path / "c", cm.disguise)
+    report = similarity.check([("a", a), ("b", b), ("c", c), ("20163140", S20163140)])
+    assert len(report.pairs) == 6  # everyone has 20163140's problem2
+    path = render.render_similarity(report, tmp_path / "out" / "similarity.html")
+    loaded = browser_load(path, tmp_path, "#sort=-score")
+    loaded.assert_clean()
+    assert XSS_MARKER not in loaded.dom.find("title").text and not loaded.dom.find_all("img")
+    table = loaded.dom.by_id("pairs-table")
+    assert table.attrs["data-sorted-by"] == "score:desc"
+    anchor = table.find("tr", data_pair="a b").find("a").attrs["href"]
+    left = loaded.dom.by_id(anchor[1:] + "-problem2").find("pre", class_="code")
+    assert PAYLOAD in left.text
