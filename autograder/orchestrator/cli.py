@@ -11,6 +11,8 @@
                                     (``--fail-under SCORE`` turns a low score into exit status 3)
     autograde intake ARCHIVE --out DIR [--roster CSV]
                                     lay out an LMS's bulk download, one folder per student
+    autograde similarity DIR...     pairs of students whose code for a problem is unusually alike
+                                    (prints them; writes similarity.html)
 
 Exit status: 0 when every grade is complete (whatever the scores); 1 when the grader itself
 failed on some submission (its results say "grader_fault"); 2 for a usage error (nothing was
@@ -37,7 +39,8 @@ if TYPE_CHECKING:
     from autograder.orchestrator import gradebooks
     from autograder.orchestrator.manual import ManualEntry
 
-SUBCOMMANDS = ("grade", "report", "merge", "summary", "intake")
+SUBCOMMANDS = ("grade", "report", "merge", "summary", "intake", "similarity")
+
 
 
 def _grade_parser() -> argparse.ArgumentParser:
@@ -310,12 +313,82 @@ def intake_main(argv: list[str]) -> int:
     return 1 if report.refused else EXIT_OK
 
 
+def _similarity_parser() -> argparse.ArgumentParser:
+    from autograder.orchestrator import similarity
+
+    p = argparse.ArgumentParser(
+        prog="autograde similarity",
+        description="Find pairs of students whose code for a problem is unusually alike, compared "
+                    "on the syntax tree after normalising names, comments, string contents and "
+                    "formatting, with the homework's given code excluded. Prints the flagged pairs "
+                    "and writes similarity.html (the two files side by side, shared parts marked). "
+                    "Nothing is run or sent anywhere. Method and defaults: docs/similarity.md.")
+    p.add_argument("dirs", nargs="+", type=Path, metavar="DIR",
+                   help="a folder of submission folders (a class), or submission folders")
+    p.add_argument("--out", type=Path, default=Path("reports"), metavar="FILE_OR_DIR",
+                   help="where the page goes: a file name ending in .html, or a folder that gets "
+                        "similarity.html (default: reports/)")
+    p.add_argument("--threshold", type=float, default=similarity.THRESHOLD, metavar="X",
+                   help="flag a pair from this score on, between 0 and 1: the share of the smaller "
+                        f"file's fingerprints the other has too (default: {similarity.THRESHOLD:g})")
+    p.add_argument("--min-shared", type=int, default=similarity.MIN_SHARED, metavar="N",
+                   help="flag only pairs sharing at least N fingerprints, so that short code written "
+                        f"the same obvious way flags nobody (default: {similarity.MIN_SHARED})")
+    p.add_argument("--starter", type=Path, action="append", default=[], metavar="PATH",
+                   help="code the students were given (a .py file or a folder of them), excluded "
+                        "from the comparison like the tutorial's; repeatable")
+    return p
+
+
+def _printable(text: str) -> str:
+    """Student-chosen text (folder names, parser messages) for a terminal: control characters escaped."""
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+
+
+def similarity_main(argv: list[str]) -> int:
+    args = _similarity_parser().parse_args(argv)
+    from autograder.orchestrator import similarity
+    from autograder.orchestrator.report import render
+
+    try:
+        if not 0 < args.threshold <= 1:
+            raise UsageError(f"--threshold {args.threshold:g}: expected a number above 0, at most 1")
+        if args.min_shared < 1:
+            raise UsageError(f"--min-shared {args.min_shared}: expected at least 1")
+        submissions = find_submissions(args.dirs)
+        names = [s.name for s in submissions]
+        if len(set(names)) != len(names):
+            raise UsageError("two submission folders share a name")
+        if len(submissions) < 2:
+            raise UsageError("needs at least two submissions to compare")
+        settings = similarity.Settings(threshold=args.threshold, min_shared=args.min_shared)
+        report = similarity.check([(s.name, s) for s in submissions], args.starter, settings)
+    except (UsageError, FileNotFoundError) as exc:
+        print(f"autograde similarity: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"compared {len(report.students)} submissions ({report.files_compared} files) in "
+          f"{report.seconds:.2f} s; given code excluded: {len(report.given_files)} files; "
+          f"threshold {settings.threshold:g}, at least {settings.min_shared} shared fingerprints")
+    print(f"{len(report.pairs)} pair(s) flagged" + (":" if report.pairs else ""))
+    for pair in report.pairs:
+        problems = ", ".join(f"{m.module} {m.score:.2f} ({m.shared}/{min(m.size_a, m.size_b)})"
+                             for m in pair.flagged)
+        print(f"  {_printable(pair.a)} ~ {_printable(pair.b)}  score {pair.score:.2f}  {problems}")
+    for note in report.notes:
+        print(f"not compared: {_printable(note.student)}/{_printable(note.file)}: {_printable(note.message)}")
+    path = args.out if args.out.suffix == ".html" else args.out / "similarity.html"
+    render.render_similarity(report, path)
+    print(f"report: {path}", flush=True)
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in SUBCOMMANDS:
         command, rest = argv[0], argv[1:]
         return {"grade": grade_main, "report": report_main, "merge": merge_main,
-                "summary": summary_main, "intake": intake_main}[command](rest)
+                "summary": summary_main, "intake": intake_main,
+                "similarity": similarity_main}[command](rest)
     return grade_main(argv)
 
 

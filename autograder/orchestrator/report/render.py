@@ -21,7 +21,7 @@ from autograder.common import results_json
 from autograder.common.contract import BY_MODULE
 from autograder.common.results import SubmissionResult
 from autograder.common.student_view import student_view
-from autograder.orchestrator import exports
+from autograder.orchestrator import exports, similarity
 from autograder.orchestrator.report.feedback import feedback_page
 from autograder.orchestrator.report.views import class_view, submission_view
 
@@ -88,22 +88,37 @@ def render_feedback(result: SubmissionResult, path: Path, env: Environment | Non
     return path
 
 
-def render_class(results: Sequence[SubmissionResult], path: Path, env: Environment | None = None) -> Path:
-    """Write the class page at ``path``; links assume each report is at ``<student>/report.html`` beside it."""
+def render_class(results: Sequence[SubmissionResult], path: Path, env: Environment | None = None,
+                 similar: similarity.SimilarityReport | None = None) -> Path:
+    """Write the class page at ``path``; links assume each report is at ``<student>/report.html`` beside it
+    (and, given ``similar``, similarity.html too)."""
     env = env or environment()
     path.parent.mkdir(parents=True, exist_ok=True)
-    html = env.get_template("index.html").render(c=class_view(results))
+    html = env.get_template("index.html").render(c=class_view(results), similar=similar)
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+def render_similarity(report: similarity.SimilarityReport, path: Path, env: Environment | None = None) -> Path:
+    """Write the similarity page at ``path``: the flagged pairs, each problem's files side by side."""
+    env = env or environment()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    html = env.get_template("similarity.html").render(s=report)
     path.write_text(html, encoding="utf-8")
     return path
 
 
 def render_all(out: Path, results: list[SubmissionResult], *, published: bool = False) -> None:
     """``out/<student>/report.html`` and the student's ``feedback.html`` / ``feedback.json`` for
-    each result, ``out/index.html`` and ``out/grades.csv``."""
+    each result, ``out/index.html`` and ``out/grades.csv``; and ``out/similarity.html`` when the
+    class's submission folders are still there to compare."""
     env = environment()
     for r in results:
         folder = out / _safe_dir_name(r.student)
         render_feedback(r, folder / "feedback.html", env, published=published)
         render_submission(r, folder / "report.html", env)
-    render_class(results, out / "index.html", env)
+    similar = similarity.from_results(results) if len(results) > 1 else None
+    if similar is not None:
+        render_similarity(similar, out / "similarity.html", env)
+    render_class(results, out / "index.html", env, similar)
     exports.write_grades_csv(results, out / "grades.csv")
