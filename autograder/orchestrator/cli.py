@@ -34,6 +34,7 @@ from autograder.common.results import SubmissionResult
 from autograder.orchestrator import class_run
 from autograder.orchestrator import roster
 from autograder.orchestrator.class_run import EXIT_OK, EXIT_USAGE
+from autograder.orchestrator.discovery import find_submissions
 
 if TYPE_CHECKING:
     from autograder.orchestrator import gradebooks
@@ -352,18 +353,18 @@ def similarity_main(argv: list[str]) -> int:
 
     try:
         if not 0 < args.threshold <= 1:
-            raise UsageError(f"--threshold {args.threshold:g}: expected a number above 0, at most 1")
+            raise ValueError(f"--threshold {args.threshold:g}: expected a number above 0, at most 1")
         if args.min_shared < 1:
-            raise UsageError(f"--min-shared {args.min_shared}: expected at least 1")
-        submissions = find_submissions(args.dirs)
+            raise ValueError(f"--min-shared {args.min_shared}: expected at least 1")
+        submissions, _ = find_submissions(args.dirs)
         names = [s.name for s in submissions]
         if len(set(names)) != len(names):
-            raise UsageError("two submission folders share a name")
+            raise ValueError("two submission folders share a name")
         if len(submissions) < 2:
-            raise UsageError("needs at least two submissions to compare")
+            raise ValueError("needs at least two submissions to compare")
         settings = similarity.Settings(threshold=args.threshold, min_shared=args.min_shared)
         report = similarity.check([(s.name, s) for s in submissions], args.starter, settings)
-    except (UsageError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError) as exc:  # NoSubmissions is a ValueError
         print(f"autograde similarity: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     print(f"compared {len(report.students)} submissions ({report.files_compared} files) in "

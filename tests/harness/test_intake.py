@@ -17,7 +17,6 @@ from autograder.orchestrator import cli, intake
 from autograder.orchestrator.roster import load
 from conftest import REFERENCE
 from html_tree import parse
-from notebook_samples import write
 
 SOFTMAX = (REFERENCE / "problem4.py").read_text()
 LOSSES = (REFERENCE / "problem5.py").read_text()

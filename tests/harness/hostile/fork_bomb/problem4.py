@@ -8,7 +8,6 @@ import ctypes
 import os
 import time
 
-import numpy as np
 import redteam
 
 MARKER = b"@@MARKER@@"
