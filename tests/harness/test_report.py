@@ -369,3 +369,18 @@ def test_a_problem_without_checks_is_not_shown_as_zero(tmp_path: Path) -> None:
     assert "no checks were run" in row.text and "0 / 0" not in row.text
     assert "no checks were run" in doc.by_id("problem1").find(class_="score").text
     assert doc.by_id("problem1").find("aside", class_="answers")
+
+
+def test_report_md_lists_tables_emphasis_and_links_are_plain_data() -> None:
+    """markdown-it's tokens become spans and rows; a link stays text with its address beside it."""
+    md = ("## 5\n\n**굵게** 와 `코드`, [여기](https://example.org/a) [저기](javascript:alert(1))\n\n- 하나\n- 둘\n\n"
+          "| a | b |\n|---|---|\n| 1 | <b>2</b> |\n\n> 인용\n")
+    (section,) = answers.answer_sections(md)
+    kinds = [b.kind for b in section.blocks]
+    assert kinds == ["text", "list", "table", "quote"], kinds
+    para = section.blocks[0]
+    assert [(s.kind, s.text) for s in para.spans] == [
+        ("strong", "굵게"), ("text", " 와 "), ("code", "코드"),
+        ("text", ", 여기 (https://example.org/a) [저기](javascript:alert(1))")]
+    assert [item[0][0].text for item in section.blocks[1].rows] == ["하나", "둘"]
+    assert [[answers._plain(c) for c in row] for row in section.blocks[2].rows] == [["a", "b"], ["1", "<b>2</b>"]]
