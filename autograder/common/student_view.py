@@ -127,6 +127,8 @@ class StudentView:
     """Checks not shown (hidden, or after_published before publication)."""
     not_graded: int
     """Checks (shown or not) the grader could not run: the total is incomplete."""
+    unconfined: bool = False
+    """Graded in limits-only mode (no sandbox): said on every page, the student's too."""
 
     @property
     def checks(self) -> list[StudentCheck]:
@@ -220,7 +222,8 @@ def student_view(result: SubmissionResult, *, published: bool = False) -> Studen
         student=result.student, published=published, graded_at=result.started_at, status=result.status,
         notice=_notice(result, not_graded), problems=problems, training=training,
         score=round(sum(p.points for p in problems), 4), max_score=round(sum(p.max_points for p in problems), 4),
-        withheld=sum(p.withheld for p in problems), not_graded=not_graded)
+        withheld=sum(p.withheld for p in problems), not_graded=not_graded,
+        unconfined=result.sandbox == "limits only")
 
 
 def summary_text(view: StudentView) -> str:

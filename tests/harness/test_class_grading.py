@@ -72,7 +72,7 @@ def test_forty_submissions_in_parallel_then_nothing_regraded(tmp_path):
     kinds = make_class(tmp_path / "class", 40)
     out = tmp_path / "out"
     args = [str(tmp_path / "class"), "--jobs", "2", "--budget", "quick", "--problems", "4,5",
-            "--seed", "11", "--device", "cpu", "--out", str(out)]
+            "--seed", "11", "--device", "cpu", "--sandbox", "bubblewrap", "--out", str(out)]
     first = autograde(*args)
     assert first.returncode == 0, first.stderr[-2000:]
     results = {r.student: r for r in (results_json.read(p) for p in out.glob("*/results.json"))}

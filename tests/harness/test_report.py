@@ -293,7 +293,7 @@ def test_class_index(tmp_path: Path) -> None:
     ungradable = dict(zip(header, rows[1].find_all("td")))
     assert ungradable["percent"].attrs["data-value"] == "" and "UNGRADABLE" in ungradable["status"].text
     counts = {el.attrs["data-count"]: int(el.text) for el in doc.by_id("counts").find_all(None, data_count=None)}
-    assert counts == {"not_graded_checks": 1, "incomplete": 1, "grader_faults": 1, "ungradable": 1}
+    assert counts == {"not_graded_checks": 1, "incomplete": 1, "grader_faults": 1, "ungradable": 1, "missing_modules": 0}
     attention = doc.by_id("attention").text
     assert "CIFAR-10 not found" in attention and "the judge exited with status 3" in attention
 
@@ -384,3 +384,20 @@ def test_report_md_lists_tables_emphasis_and_links_are_plain_data() -> None:
         ("text", ", 여기 (https://example.org/a) [저기](javascript:alert(1))")]
     assert [item[0][0].text for item in section.blocks[1].rows] == ["하나", "둘"]
     assert [[answers._plain(c) for c in row] for row in section.blocks[2].rows] == [["a", "b"], ["1", "<b>2</b>"]]
+
+
+def test_missing_modules_and_limits_only_show_on_every_page(tmp_path: Path) -> None:
+    """A submission without problem5.py is not a clean GRADED row, and a run in limits-only mode
+    says so on the class page, the TA's page and the student's."""
+    result = realistic_result()
+    result.missing = ["problem5"]
+    result.sandbox = "limits only"
+    render.render_all(tmp_path, [result])
+    index = page(tmp_path / "index.html")
+    assert index.by_id("limits-only-banner") is not None
+    counts = {el.attrs["data-count"]: int(el.text) for el in index.by_id("counts").find_all(None, data_count=None)}
+    assert counts["missing_modules"] == 1
+    row = index.by_id("students-table").find("tbody").find("tr")
+    assert "MISSING 1" in row.text and "problem5.py" in index.by_id("attention").text
+    for name in ("report.html", "feedback.html"):
+        assert page(tmp_path / result.student / name).by_id("limits-only-banner") is not None, name

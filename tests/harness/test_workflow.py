@@ -48,6 +48,9 @@ def test_workflow_commands_are_the_tested_ones():
     assert used == {"grade", "merge", "summary"}
     options = {a for argv in commands for a in argv if a.startswith("--")}
     assert {"--changed-since", "--shard", "--budget", "--out", "--fail-under"} <= options
+    grading = [argv for argv in commands if argv[0] not in cli.SUBCOMMANDS]
+    assert grading and all("--sandbox" in argv and argv[argv.index("--sandbox") + 1] == "bubblewrap"
+                           for argv in grading)  # asked for by name: never a silent downgrade
     tested = (ROOT / "tests" / "harness" / "test_class_grading.py").read_text()
     for option in options | {"merge", "summary"}:
         assert option.strip("-") in tested.replace("_", "-").replace('"', ""), option

@@ -135,6 +135,8 @@ class Cell:
     not_graded: int
     manual: float | None = None
     """Of ``points``, those a person awarded (None: none merged)."""
+    missing: bool = False
+    """The submission has no module for this problem."""
 
 
 @dataclass
@@ -152,6 +154,8 @@ class ClassRow:
     """Why this row needs a second look: the status reason, each distinct not-graded reason."""
     on_roster: bool | None = None
     """False: the folder's name is not on the class roster (None: graded without a roster)."""
+    missing: list[str] = field(default_factory=list)
+    """Modules of the contract the submission lacks (graded: their checks lost their points)."""
 
 
 @dataclass
@@ -214,15 +218,17 @@ def class_view(results: Sequence[SubmissionResult]) -> ClassView:
         cells: list[Cell | None] = []
         for module, _ in problems:
             p = by_module.get(module)
-            cells.append(Cell(p.points, p.max_points, p.not_graded, p.manual) if p else None)
+            cells.append(Cell(p.points, p.max_points, p.not_graded, p.manual, module in r.missing) if p else None)
         attention = [r.status_reason] if r.status is not Status.GRADED else []
+        if r.missing:
+            attention.append("missing from the submission: " + ", ".join(f"{m}.py" for m in r.missing))
         attention += dict.fromkeys(t.message or f"{t.name}: not graded" for t in r.not_graded)
         if r.on_roster is False:
             attention.append("this submission folder's name is not on the class roster")
         rows.append(ClassRow(r.student, _href(r.student), r.score, r.max_score,
                              100 * r.score / r.max_score if r.max_score else None,
                              r.status.value, r.status_reason, cells, len(r.not_graded), attention,
-                             on_roster=r.on_roster))
+                             on_roster=r.on_roster, missing=list(r.missing)))
     percents = [row.percent for row in rows if row.percent is not None]
     summary: dict[str, float | int | None] = {
         "students": len(results),
@@ -234,5 +240,7 @@ def class_view(results: Sequence[SubmissionResult]) -> ClassView:
         "ungradable": sum(r.status is Status.UNGRADABLE for r in results),
         "not_submitted": sum(r.status is Status.NOT_SUBMITTED for r in results),
         "not_on_roster": sum(r.on_roster is False for r in results),
+        "missing_modules": sum(bool(r.missing) for r in results),
+        "limits_only": sum(r.sandbox == "limits only" for r in results),
     }
     return ClassView(rows, problems, check_stats(results), histogram(results), summary)
