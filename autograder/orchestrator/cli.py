@@ -311,7 +311,7 @@ def intake_main(argv: list[str]) -> int:
         print(f"refused: {r.member!r}: {r.reason}", file=sys.stderr)
     print(f"{len(report.students)} student folder(s) under {args.out}; {len(report.refused)} member(s) "
           f"refused; {len(report.skipped)} skipped (folders, OS metadata)", flush=True)
-    return 1 if report.refused else EXIT_OK
+    return intake.EXIT_REFUSED if report.refused else EXIT_OK
 
 
 def _similarity_parser() -> argparse.ArgumentParser:

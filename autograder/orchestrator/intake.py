@@ -55,6 +55,8 @@ class Limits:
     name_chars: int = 400
 
 
+EXIT_REFUSED = 1
+"""`autograde intake`'s exit status when some archive members were refused (the rest was laid out)."""
 JUNK = re.compile(r"(^|/)(__MACOSX|\.ipynb_checkpoints|__pycache__)(/|$)|(^|/)(\.DS_Store|Thumbs\.db|desktop\.ini)$")
 CANVAS = re.compile(r"(?P<name>[^/]+?)_(?:(?P<late>LATE)_)?(?P<id>\d+)_(?P<attachment>\d+)_(?P<file>[^/]+)")
 MOODLE = re.compile(r"(?P<name>[^/]+?)_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-z]+)_?/?(?P<file>.*)", re.S)

@@ -180,7 +180,7 @@ def test_intake_command(tmp_path, roster_csv, capsys):
     code = cli.main(["intake", str(canvas_zip(tmp_path / "canvas.zip", hostile=True)),
                      "--out", str(tmp_path / "out"), "--roster", str(roster_csv)])
     captured = capsys.readouterr()
-    assert code == cli.EXIT_GRADER_FAULT  # some members were refused
+    assert code == intake.EXIT_REFUSED  # some members were refused
     assert "canvas-1004: 2 file(s) from canvas (parkjihoon, id 1004) NOT ON ROSTER" in captured.out
     assert "20190002: 2 file(s) from canvas (leesujin, id 1002) LATE" in captured.out
     assert "refused: 'kimminsu_1001_5008_link.py': a symbolic link" in captured.err
@@ -193,7 +193,7 @@ def test_class_from_canvas_and_moodle_zips_graded_with_a_roster(tmp_path, roster
     for archive in (canvas_zip(tmp_path / "canvas.zip"), moodle_zip(tmp_path / "moodle.zip")):
         assert cli.main(["intake", str(archive), "--out", str(submissions), "--roster", str(roster_csv)]) == 0
     code = cli.main([str(submissions), "--problems", "4,5", "--roster", str(roster_csv), "--out", str(reports),
-                     "--jobs", "2", "--seed", "5", "--sandbox", "auto"])
+                     "--jobs", "2", "--seed", "5", "--sandbox", "bubblewrap"])
     captured = capsys.readouterr()
     assert code == cli.EXIT_OK, captured.out + captured.err
     assert "submission folder 'canvas-1004' is not on the roster" in captured.err

@@ -17,7 +17,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from autograder.common import results_json
-from autograder.common.contract import PROBLEMS
+from autograder.common.contract import BY_MODULE, PROBLEMS
 from autograder.common.results import Status, SubmissionResult
 from autograder.judge import notebooks
 from autograder.judge.worker_client import copy_submission
@@ -106,7 +106,7 @@ def _probe(folder: Path, modules: list[str]) -> dict:
 def _generated(folder: Path, tmp_path: Path) -> Path:
     """The worker's copy of ``folder``: its files plus the modules made from its notebooks."""
     copy = tmp_path / "copy"
-    copy_submission(folder, copy)
+    copy_submission(folder, copy, notebooks.convert(folder))
     return copy
 
 
@@ -362,7 +362,8 @@ def test_20163140_notebook_grades_full_marks_on_problems_1_4_5(hw3_notebook, tmp
     result = grade_folder(hw3_notebook, tmp_path / "out", graded_suites("1", "4", "5"))
     assert result.status is Status.GRADED
     assert lost(result) == {}
-    assert (result.score, result.max_score) == (39, 39)
+    checks = sum(BY_MODULE[m].points - BY_MODULE[m].written for m in ("problem1", "problem4", "problem5"))
+    assert (result.score, result.max_score) == (checks, checks)  # 36: problem 1's written 3 are a person's
     assert [m.module for m in result.notebook.modules][:1] == ["problem1"]
 
 

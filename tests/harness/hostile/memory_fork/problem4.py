@@ -29,5 +29,7 @@ def softmax(x):
             os._exit(0)
     for _ in range(2):
         os.read(ready_r, 1)
-    held = _touch(4 * GiB)  # over the share only now, and the largest process of the group
+    with open("/proc/self/oom_score_adj", "w") as f:
+        f.write("1000")  # the kernel's first choice in the group: the worker itself, not a child
+    held = _touch(4 * GiB)  # over the share only now
     return [0.25] * len(x) + [len(held)]
