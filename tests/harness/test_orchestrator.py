@@ -194,3 +194,18 @@ def test_cache_key_says_why_a_result_was_regraded(tmp_path: Path) -> None:
     assert "regraded: the earlier results were graded with seed 5; this run draws a fresh seed" in again.stdout
     key = json.loads((out / "20170001" / "cache-key").read_text())
     assert key["seed"] == "any seed" and key["problems"] == "problem4"
+
+
+def test_a_judge_that_collects_no_check_is_a_grader_fault(tmp_path: Path) -> None:
+    """Suites missing from an install (or a typo in a suite path): the judge runs nothing, and that is
+    never reported as a complete grade of 0 / 0."""
+    from autograder.common import config as cfg
+    from autograder.orchestrator import runner
+
+    sub = student(tmp_path / "20170004", "problem4")
+    empty = tmp_path / "suites"
+    empty.mkdir()
+    config = cfg.resolve({"seed": 1, "budget": "quick", "device": "cpu"})
+    result = runner.grade(runner.Job(sub, tmp_path / "out" / sub.name), config, [str(empty)])
+    assert result.status is Status.GRADER_FAULT, (result.status, result.status_reason)
+    assert "the judge ran no check" in result.status_reason, result.status_reason
