@@ -37,7 +37,7 @@ class GradingSession:
         self.started = time.monotonic()
         self.result = SubmissionResult(
             student=self.submission.name, submission=str(submission), seed=config.seed,
-            budget=config.budget, device=config.device, sandbox=config.sandbox,
+            budget=config.budget, device=config.device,
             started_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         )
         self.grader_fault = ""
@@ -56,6 +56,7 @@ class GradingSession:
             mode = sandbox.mode_for(self.config.sandbox)
         except sandbox.SandboxUnavailable as exc:
             return None, str(exc)
+        self.result.sandbox = mode.value
         if mode is sandbox.SandboxMode.LIMITS_ONLY:
             self.result.sandbox_note = sandbox.LIMITS_ONLY_NOTE
         return mode, ""

@@ -290,7 +290,7 @@ def fault_result(job: Job, config: GradingConfig, reason: str, duration: float =
     """The result of a submission the grader failed on: no checks, status ``grader_fault``, the reason."""
     return SubmissionResult(student=job.submission.name, submission=str(job.submission),
                             status=Status.GRADER_FAULT, status_reason=reason, seed=config.seed,
-                            budget=config.budget, device=config.device, sandbox=config.sandbox,
+                            budget=config.budget, device=config.device,
                             duration=round(duration, 3))
 
 
