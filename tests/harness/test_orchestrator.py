@@ -209,3 +209,21 @@ def test_a_judge_that_collects_no_check_is_a_grader_fault(tmp_path: Path) -> Non
     result = runner.grade(runner.Job(sub, tmp_path / "out" / sub.name), config, [str(empty)])
     assert result.status is Status.GRADER_FAULT, (result.status, result.status_reason)
     assert "the judge ran no check" in result.status_reason, result.status_reason
+
+
+def test_a_judge_past_its_wall_clock_bound_is_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever a worker does, the runner bounds the judge's whole run: it is ended, the submission
+    gets a grader-fault result saying so, and nothing of it is left running."""
+    from autograder.common import budgets
+    from autograder.common import config as cfg
+    from autograder.orchestrator import runner
+
+    sub = student(tmp_path / "20170005", "problem5")
+    (sub / "problem4.py").write_text("import time\n\ndef softmax(x):\n    time.sleep(600)\n    return x\n")
+    monkeypatch.setattr(budgets.Budget, "judge_timeout", property(lambda self: 8.0))
+    config = cfg.resolve({"seed": 1, "budget": "quick", "device": "cpu"})
+    started = time.monotonic()
+    result = runner.grade(runner.Job(sub, tmp_path / "out" / sub.name), config, [str(runner.GRADED_SUITES / "test_problem4.py")])
+    assert time.monotonic() - started < 60
+    assert result.status is Status.GRADER_FAULT and "ran longer than its 8 s" in result.status_reason
+    assert not _processes_mentioning(str(sub))
