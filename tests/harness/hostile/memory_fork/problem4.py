@@ -23,13 +23,11 @@ def softmax(x):
     ready_r, ready_w = os.pipe()
     for _ in range(2):
         if os.fork() == 0:
-            _touch(3 * GiB // 2)
+            block = _touch(3 * GiB // 2)
             os.write(ready_w, b"+")  # this child holds its block now
             time.sleep(60)
-            os._exit(0)
+            os._exit(len(block) and 0)
     for _ in range(2):
         os.read(ready_r, 1)
-    with open("/proc/self/oom_score_adj", "w") as f:
-        f.write("1000")  # the kernel's first choice in the group: the worker itself, not a child
-    held = _touch(4 * GiB)  # over the share only now
+    held = _touch(4 * GiB)  # over the share only now, and the largest process of the group
     return [0.25] * len(x) + [len(held)]
