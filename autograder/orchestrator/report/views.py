@@ -99,6 +99,7 @@ def submission_view(result: SubmissionResult, files: Sequence[str] = ()) -> Subm
     known = [p.module for p in PROBLEMS]
     extra = sorted({t.problem for t in result.tests} - set(known))
     problems = []
+    scores = {p.module: p for p in result.problems()}
     for module in known + extra:
         tests = [t for t in result.tests if t.problem == module]
         training = [training_view(r) for r in result.training if r.problem == module]
@@ -108,8 +109,8 @@ def submission_view(result: SubmissionResult, files: Sequence[str] = ()) -> Subm
             continue
         problems.append(ProblemView(
             module=module, title=BY_MODULE[module].title if module in BY_MODULE else module,
-            points=round(sum(t.points for t in tests) + sum(m.points for m in manual), 4),
-            max_points=round(sum(t.max_points for t in tests) + sum(m.max_points for m in manual), 4),
+            points=scores[module].points if module in scores else 0.0,
+            max_points=scores[module].max_points if module in scores else 0.0,
             tests=tests, training=training, answers=answers, counts=_counts(tests),
             pending=round(sum(t.max_points for t in tests if t.outcome is Outcome.NOT_GRADED), 4),
             run_note=run_note(result, module), missing=module in result.missing,

@@ -11,10 +11,9 @@
 import json
 import os
 import pickle
-import struct
-import sys
 
 import numpy as np
+import redteam
 
 SENTINEL = "@@SENTINEL@@"
 
@@ -24,30 +23,15 @@ class Payload:
         return (os.system, (f"touch /tmp/{SENTINEL}",))
 
 
-def _frame(header):
-    return b"AGW1" + struct.pack(">IQ", len(header), 0) + header
-
-
-def _request_id():
-    """The id of the request being answered: any dict on the stack holding "probe" and "id"."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        for value in frame.f_locals.values():
-            if type(value) is dict and "probe" in value and "id" in value:
-                return value["id"]
-        frame = frame.f_back
-    return None
-
-
 def softmax(x):
     if len(x) == 2:
         value = {"__reduce__": ["os.system", f"touch /tmp/{SENTINEL}"], "passed": True}
-        reply = {"ok": True, "value": value, "id": _request_id(), "seconds": 0.0}
-        os.write(4, _frame(json.dumps({"value": reply, "arrays": []}).encode()))
+        reply = {"ok": True, "value": value, "id": redteam.request_id(), "seconds": 0.0}
+        os.write(4, redteam.frame(json.dumps({"value": reply, "arrays": []}).encode()))
     elif len(x) == 3:
         deep = "[" * 500 + "]" * 500
-        header = '{"value": {"ok": true, "id": %d, "value": %s}, "arrays": []}' % (_request_id(), deep)
-        os.write(4, _frame(header.encode()))
+        header = '{"value": {"ok": true, "id": %d, "value": %s}, "arrays": []}' % (redteam.request_id(), deep)
+        os.write(4, redteam.frame(header.encode()))
     else:
-        os.write(4, _frame(pickle.dumps(Payload(), protocol=0)))
+        os.write(4, redteam.frame(pickle.dumps(Payload(), protocol=0)))
     return np.zeros(len(x))
