@@ -70,8 +70,9 @@ class Ran:
 
 
 def run(command: list[str], *, env: dict[str, str], cwd: Path, timeout: float, log: TextIO,
-        title: str = "") -> Ran:
-    """Run ``command`` for at most ``timeout`` seconds; its whole output is appended to ``log``."""
+        title: str = "", keep: int = OUTPUT_TAIL) -> Ran:
+    """Run ``command`` for at most ``timeout`` seconds; its whole output is appended to ``log``, the
+    last ``keep`` characters of it kept in the record."""
     log.write(f"\n===== {title or command[0]}: {' '.join(command)}\n")
     log.flush()
     if timeout <= 0:
@@ -112,7 +113,7 @@ def run(command: list[str], *, env: dict[str, str], cwd: Path, timeout: float, l
     log.write(f"----- {title or command[0]}: status {proc.returncode}, {seconds:.1f} s"
               f"{', stopped at its timeout' if timed_out else ''}\n")
     log.flush()
-    return Ran(command, proc.returncode, seconds, timed_out, text[-OUTPUT_TAIL:])
+    return Ran(command, proc.returncode, seconds, timed_out, text[-keep:])
 
 
 def _signal_group(pgid: int, sig: int) -> None:

@@ -59,6 +59,8 @@ CLASS_TARGET, CLASS_OF = 600.0, 100
 RESERVE = 20.0
 """Seconds kept at the end: a stopped step's grace, writing the results."""
 STUDENT = classroom.STUDENT
+BUNDLE_LIMIT = 40 * 2**20
+"""Bytes of results.json bundled at most (loss curves compress about threefold; 16 MiB come back)."""
 
 
 @dataclass
@@ -110,7 +112,7 @@ class Check:
         if self.deadline.left() - RESERVE >= needs:
             return True
         self.doc.notes.append(f"{what}: skipped, {self.deadline.left():.0f} s left of the deadline "
-                              f"(needs about {needs:.0f})")
+                              f"(needs about {needs:.0f}, and {RESERVE:.0f} are kept for the end)")
         return False
 
 
@@ -208,7 +210,10 @@ def cuda_in_sandbox(check: Check) -> bool:
     faults = [m for m in (g.not_graded if g else []) if "could not start" in m]
     ok = bool(ran.ok and g and g.complete and g.device == check.args.device and not g.lost)
     lines = [f"results: {'none written' if g is None else f'{g.score:g} / {g.max_score:g}, device {g.device}, sandbox {g.sandbox}'}"]
-    lines += [f"not graded: {m}" for m in (g.not_graded if g else [])]
+    if g is not None and "sandbox start" in g.timings:
+        lines.append(f"the worker's start (torch imported, the device started): {g.timings['sandbox start']:.1f} s; "
+                     f"the whole command: {ran.seconds:.1f} s")
+    lines += grading.not_graded_summary(g) if g else []
     if not ok:
         lines.append("autograde's output, last lines: " + " ⏎ ".join(ran.output.strip().splitlines()[-8:]))
     check.doc.sections.append(Section(f"{check.args.device.upper()} in the bubblewrap sandbox (problem 1)",
@@ -262,7 +267,7 @@ def grade_one(check: Check, title: str, folder: Path, name: str, budget: str, ca
     else:
         section.lines.append(f"score {g.score:g} / {g.max_score:g}; device {g.device}; sandbox {g.sandbox}; "
                              f"memory: {g.memory_bound or '?'}")
-        section.lines += [f"not graded: {m}" for m in g.not_graded]
+        section.lines += grading.not_graded_summary(g)
         section.lines += [f"{t.problem} stopped early: {t.stopped_early}" for t in g.trainings if t.stopped_early]
         section.tables.append(Table(["phase", "seconds"], [[k, f"{v:.1f}"] for k, v in grading.phases(g)],
                                     "Phases (results.json, `extra_data.timings`; trainings overlap):"))
@@ -288,7 +293,7 @@ def grade_one(check: Check, title: str, folder: Path, name: str, budget: str, ca
             rows, f"Test accuracy against the homework report's, ±{grading.ACCURACY_TOLERANCE:g} points:"))
         check.doc.verdicts.append(Verdict(
             f"{title}: every accuracy within ±{grading.ACCURACY_TOLERANCE:g} points of the report's",
-            ", ".join(f"{r[0].removeprefix('problem')} {r[1]}" for r in rows) or "no trainings", ok))
+            ", ".join(f"{r[0].removeprefix('problem')}: {r[1]} %" for r in rows) or "no trainings", ok))
     return g
 
 
@@ -298,12 +303,11 @@ def no_stall(check: Check, student: Path) -> None:
     title = f"{STUDENT} at {check.args.standard} after the failed start"
     g = grade_one(check, title, student, STUDENT, check.args.standard, 60, None, compare="")
     outcome = check.doc.sections[-1].outcome
-    reasons = sorted({m.split(": ", 1)[1][:200] for m in g.not_graded}) if g else []
     failed = {k for k in (g.lost if g else {}) if not any(m.startswith(k + ":") for m in g.not_graded)}
     check.doc.verdicts.append(Verdict(
         "a worker whose device cannot start is reported at once: not graded, no points lost, never a stall",
-        f"{outcome}; " + (f"{len(g.not_graded)} checks not graded: {'; '.join(reasons[:2])}" if g else "no results"),
-        bool(g and g.not_graded and not failed)))
+        f"{outcome}; " + ("; ".join(grading.not_graded_summary(g))[:400] if g else "no results"),
+        bool(g and g.not_graded and not failed and "stopped at its timeout" not in outcome)))
 
 
 SETTINGS = re.compile(r"(\d+) submission\(s\), (\d+) at a time .*?(\d+) training\(s\) at once")
@@ -334,7 +338,8 @@ def grade_class(check: Check, folder: Path, members: list[classroom.Member], out
     with bounded.Sampler() as sampler:
         ran = check.run(cmd, cap, f"class of {len(members)} {' '.join(extra)}".strip())
     found = SETTINGS.search(ran.output)
-    graded = [g for m in members if (g := grading.read(out, m.name)) is not None]
+    # a judge stopped at the timeout leaves a result too ("grading was stopped"): not finished
+    graded = [g for m in members if (g := grading.read(out, m.name)) is not None and g.status == "graded"]
     run = ClassRun(len(members), found.group(2) if found else "?", found.group(3) if found else "?", ran.seconds,
                    len(graded), sum(g.complete for g in graded), ran, sampler.load())
     return run, graded
@@ -362,13 +367,15 @@ def class_of(check: Check) -> ClassRun | None:
     section.tables.append(Table(["submissions", "graded", "scores", "judge median (s)", "judge max (s)",
                                  "incomplete"], rows))
     for g in graded:
-        section.lines += [f"{g.student}: not graded: {m}" for m in g.not_graded[:3]]
+        section.lines += [f"{g.student}: {line}" for line in grading.not_graded_summary(g)]
     check.doc.sections.append(section)
     copies = [g for g in graded if g.student.startswith(f"{STUDENT}_")]
     same = [g for g in copies if grading.same_points_as_cpu(g)[0]]
     n_copies = sum(m.kind == f"{STUDENT} copy" for m in members)
     check.doc.verdicts.append(Verdict(f"class of {run.size}: the copies of {STUDENT} get the CPU's points",
-                                      f"{len(same)} of {n_copies}", len(same) == n_copies))
+                                      f"{len(same)} of {n_copies}" + (f" ({n_copies - len(copies)} not finished)"
+                                                                      if len(copies) < n_copies else ""),
+                                      len(same) == n_copies))
     extrapolated = run.extrapolated()
     measured = (f"{run.seconds:.0f} s for {run.finished} of {run.size} → {extrapolated:.0f} s for {CLASS_OF} "
                 f"(× {CLASS_OF}/{run.finished}, --jobs {run.jobs})" if extrapolated else f"none finished ({run.ran.outcome()})")
@@ -387,9 +394,12 @@ def memory_hogs(check: Check) -> None:
     cmd = check.autograde([check.work / "hogs"], out, check.args.standard, "--jobs", str(len(members)),
                           "--train-workers", "1", problems="1")
     ran = check.run(cmd, check.cap(90), "memory hogs")
-    section = Section("Memory hogs beside a copy of 20163140 (problem 1 only)", check.shown(cmd), ran.outcome(),
-                      [f"hog_host writes {check.args.hog_gib} GiB in 1-GiB pieces on import; hog_gpu asks for half "
-                       "the GPU's memory on import (each of the 3 workers' share is 0.9 / 3 of it)"])
+    hogs = [f"hog_host writes {check.args.hog_gib} GiB in 1-GiB pieces on import"]
+    if check.args.device == "cuda":
+        hogs.append(f"hog_gpu asks for half the GPU's memory on import (each of the {len(members)} workers' "
+                    f"share is 0.9 / {len(members)} of it)")
+    section = Section("Memory hogs beside a copy of 20163140 (problem 1 only)", check.shown(cmd),
+                      f"{ran.outcome()}, {ran.seconds:.1f} s", ["; ".join(hogs)])
     oks = []
     for m in members:
         g = grading.read(out, m.name)
@@ -397,19 +407,20 @@ def memory_hogs(check: Check) -> None:
             section.lines.append(f"{m.name}: no results")
             oks.append(False)
             continue
-        section.lines.append(f"{m.name}: {g.score:g} / {g.max_score:g}, status {g.status}, memory: "
-                             f"{g.memory_bound or '?'}; lost {g.lost or 'nothing'}"
-                             + "".join(f"; not graded: {n}" for n in g.not_graded[:2]))
-        if m.kind == "hog":
-            oks.append(g.status == "graded" and bool(g.lost) and not g.not_graded)
+        charged = len(g.lost) - len(g.not_graded)
+        section.lines.append(f"{m.name}: {g.score:g} / {g.max_score:g}, status {g.status}, {charged} checks "
+                             f"failed, {len(g.not_graded)} not graded; memory: {g.memory_bound or '?'}"
+                             + (f"; first: {g.first_failure[:300]}" if g.first_failure else ""))
+        if m.kind == "hog":  # contained: it did not pass, whether charged to it or not graded
+            oks.append(g.status != "grader_fault" and bool(g.lost))
         else:
             oks.append(g.complete and not g.lost and g.device == check.args.device)
     section.lines.append("what the judges said about the hogs: " + " ⏎ ".join(
         l for l in ran.output.splitlines() if "hog" in l)[-1200:])
     check.doc.sections.append(section)
     check.doc.verdicts.append(Verdict(
-        "memory hogs: each loses its own points (not a grader fault), the neighbour is graded in full on "
-        f"{check.args.device}", ", ".join(f"{m.name} {'ok' if ok else 'NOT ok'}" for m, ok in zip(members, oks)),
+        "memory hogs: each is stopped without passing (its checks failed or not graded, no grader fault), "
+        f"the neighbour is graded in full on {check.args.device}", ", ".join(f"{m.name} {'ok' if ok else 'NOT ok'}" for m, ok in zip(members, oks)),
         all(oks) and ran.status is not None and not ran.timed_out))
 
 
@@ -465,6 +476,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--sweeps", default="8x2,16x1,2x7",
                    help="JOBSxTRAIN_WORKERS settings tried on the smaller class while time is left")
     p.add_argument("--hog-gib", type=int, default=24, help="GiB the host-memory hog writes")
+    p.add_argument("--install", choices=("editable", "pythonpath"), default="editable",
+                   help="how the project is installed: editable (PYTHONPATH when that fails) or PYTHONPATH")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--patience", type=float, default=1.0,
                    help="multiplies each grading's time cap (a slow CPU's dry run needs more)")
@@ -485,7 +498,7 @@ def main(argv: list[str] | None = None) -> int:
                          f"{args.problems or 'all'}, class of {args.class_size}: the mechanics of the check, not "
                          "the GPU's figures; the targets are the H200's and are shown only to exercise them")
     with (args.out / "check.log").open("w") as log:
-        installed = install.install(ROOT, args.carry, args.home, log)
+        installed = install.install(ROOT, args.carry, args.home, log, editable=args.install == "editable")
         doc.setup = [(s.name, s.ok, s.detail) for s in installed.steps]
         check = Check(args, installed, deadline, log, doc, args.out, args.home / "work")
         shutil.rmtree(check.work, ignore_errors=True)
@@ -550,8 +563,12 @@ def guarded(check: Check, name: str, step: Callable[[], object]) -> object:
 
 def finish(check: Check, status: int) -> int:
     """Bundle every results.json, write the file a last time, print the targets."""
+    total = 0
     with tarfile.open(check.out / "results.tar.gz", "w:gz") as tar:
         for path in sorted(check.work.rglob("results.json")):
+            if path.relative_to(check.work).parts[0].startswith("sweep") or total > BUNDLE_LIMIT:
+                continue  # the device tool returns files up to 16 MiB: the sweeps' are left out
+            total += path.stat().st_size
             tar.add(path, arcname=str(path.relative_to(check.work)))
     check.write()
     print(f"\n{check.doc.title}: {check.doc.state}, {check.deadline.elapsed():.0f} s")

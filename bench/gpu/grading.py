@@ -57,6 +57,8 @@ class Graded:
     """``problem::check: reason`` of every check that could not be graded."""
     timings: dict[str, float] = field(default_factory=dict)
     trainings: list[Training] = field(default_factory=list)
+    first_failure: str = ""
+    """What the first check that did not pass found (its feedback, else its message)."""
 
     @property
     def complete(self) -> bool:
@@ -86,7 +88,19 @@ def read(out: Path, student: str) -> Graded | None:
         timings=dict(r.timings),
         trainings=[Training(t.problem, t.accuracy, t.seconds, t.steps_run, t.steps, t.stopped_early)
                    for t in r.training],
+        first_failure=next(((t.feedback.found if t.feedback else t.message)
+                            for t in r.tests if t.outcome is not Outcome.PASSED), ""),
     )
+
+
+def not_graded_summary(g: Graded) -> list[str]:
+    """The checks not graded, one line per reason: ``N check(s) not graded (a, b, …): reason``."""
+    by_reason: dict[str, list[str]] = {}
+    for line in g.not_graded:
+        check, _, reason = line.partition(": ")
+        by_reason.setdefault(reason.removeprefix("not graded: "), []).append(check)
+    return [f"{len(checks)} check(s) not graded ({', '.join(checks[:3])}{', …' if len(checks) > 3 else ''}): "
+            f"{reason}" for reason, checks in by_reason.items()]
 
 
 def phases(g: Graded) -> list[tuple[str, float]]:

@@ -130,6 +130,9 @@ def bring_bwrap(carry: Path, home: Path, env: dict[str, str], log: TextIO) -> tu
               f"before: {before or 'none'}; `{' '.join(['bwrap', *probe[1:]])}`: {ran.outcome()}")
     if not ran.ok:
         detail += f": {ran.output.strip()[-500:]}"
+        if shutil.which("ldd"):  # a library the .deb needs that this machine lacks shows here
+            ldd = bounded.run(["ldd", str(bindir / "bwrap")], env=env, cwd=home, timeout=30, log=log, title="ldd bwrap")
+            detail += f"; ldd: {' '.join(ldd.output.split())[-500:]}"
     return found, SetupStep("bwrap", ran.ok, detail)
 
 
@@ -162,19 +165,22 @@ def copy_project(root: Path, project: Path) -> SetupStep:
     return SetupStep("copy", True, f"{root} → {project} ({size / 2**20:.1f} MiB)")
 
 
-def install_project(project: Path, env: dict[str, str], log: TextIO) -> tuple[str, SetupStep]:
-    """Editable install into the machine's Python; else PYTHONPATH and PYTEST_PLUGINS."""
-    cmd = [sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--no-build-isolation",
-           "-e", str(project)]
-    ran = bounded.run(cmd, env=env, cwd=project, timeout=180, log=log, title="pip install -e")
-    if ran.ok:
-        return "editable", SetupStep("project", True, f"`pip install --no-index --no-deps "
-                                     f"--no-build-isolation -e {project}`: {ran.outcome()}")
+def install_project(project: Path, env: dict[str, str], log: TextIO, *, editable: bool = True) -> tuple[str, SetupStep]:
+    """Editable install into the machine's Python; else (or when not ``editable``) PYTHONPATH and
+    PYTEST_PLUGINS."""
+    why = "asked for"
+    if editable:
+        cmd = [sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--no-build-isolation",
+               "-e", str(project)]
+        ran = bounded.run(cmd, env=env, cwd=project, timeout=180, log=log, title="pip install -e")
+        if ran.ok:
+            return "editable", SetupStep("project", True, f"`pip install --no-index --no-deps "
+                                         f"--no-build-isolation -e {project}`: {ran.outcome()}")
+        why = f"the editable install failed ({ran.outcome()}: {ran.output.strip()[-300:]})"
     env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH", ""), str(project)) if p)
     env["PYTEST_PLUGINS"] = "autograder.judge.plugin"
-    return "PYTHONPATH", SetupStep("project", True, f"the editable install failed ({ran.outcome()}: "
-                                   f"{ran.output.strip()[-300:]}); {project} put on PYTHONPATH and "
-                                   "PYTEST_PLUGINS=autograder.judge.plugin instead")
+    return "PYTHONPATH", SetupStep("project", True, f"{why}: {project} put on PYTHONPATH and "
+                                   "PYTEST_PLUGINS=autograder.judge.plugin (the entry point's work) instead")
 
 
 VERIFY = """
@@ -194,7 +200,7 @@ def verify(project: Path, home: Path, env: dict[str, str], log: TextIO) -> Setup
         return SetupStep("imports", False, f"{ran.outcome()}: {ran.output.strip()[-800:]}")
     found = json.loads(ran.output.strip().splitlines()[-1])
     plugin = bounded.run([sys.executable, "-m", "pytest", "--help"], env=env, cwd=home, timeout=120, log=log,
-                         title="pytest --help")
+                         title="pytest --help", keep=1_000_000)
     loaded = plugin.ok and "--submission" in plugin.output
     from_copy = Path(found["autograder"]).resolve().is_relative_to(project.resolve())
     versions = ", ".join(f"{k} {v}" for k, v in found.items() if k != "autograder")
@@ -204,7 +210,7 @@ def verify(project: Path, home: Path, env: dict[str, str], log: TextIO) -> Setup
                      + ("" if from_copy else f", NOT from the copy {project}"))
 
 
-def install(root: Path, carry: Path, home: Path, log: TextIO) -> Installed:
+def install(root: Path, carry: Path, home: Path, log: TextIO, *, editable: bool = True) -> Installed:
     """Make the machine ready to grade; every step recorded, the first required failure ends it."""
     env = dict(os.environ)
     env["AUTOGRADE_CACHE"] = str(home / "cache")
@@ -220,7 +226,7 @@ def install(root: Path, carry: Path, home: Path, log: TextIO) -> Installed:
     installed.steps.append(step)
     installed.steps.append(install_wheels(carry, home, env, log))
     installed.steps.append(copy_project(root, installed.project))
-    installed.how, step = install_project(installed.project, env, log)
+    installed.how, step = install_project(installed.project, env, log, editable=editable)
     installed.steps.append(step)
     installed.steps.append(verify(installed.project, home, env, log))
     return installed

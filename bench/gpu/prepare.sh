@@ -19,7 +19,8 @@ if [ "$arch" != amd64 ]; then
     echo "prepare: this machine is $arch; the GPU machine is amd64 (x86-64): fetch there-compatible packages elsewhere" >&2
     exit 2
 fi
-if [ "$dest" = "$root/bench/gpu/carry" ] && ! git -C "$root" check-ignore -q "$dest/x"; then
+if git -C "$root" rev-parse --is-inside-work-tree >/dev/null 2>&1 \
+        && [ "$dest" = "$root/bench/gpu/carry" ] && ! git -C "$root" check-ignore -q "$dest/x"; then
     echo "prepare: $dest is not ignored by git; it must not be committed (see .gitignore)" >&2
     exit 2
 fi

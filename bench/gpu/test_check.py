@@ -173,6 +173,14 @@ def test_points_are_compared_with_the_cpus():
     assert not grading.same_points_as_cpu(nothing_lost_but_not_graded)[0]
 
 
+def test_checks_not_graded_are_grouped_by_reason():
+    g = graded(not_graded=[f"problem1::c{i}: not graded: CUDA could not start in the sandbox: X" for i in range(5)]
+               + ["problem2::t: the data could not be read"])
+    assert grading.not_graded_summary(g) == [
+        "5 check(s) not graded (problem1::c0, problem1::c1, problem1::c2, …): CUDA could not start in the sandbox: X",
+        "1 check(s) not graded (problem2::t): the data could not be read"]
+
+
 def test_accuracies_within_four_points_of_the_report():
     def run(problem: str, accuracy: float | None) -> grading.Training:
         return grading.Training(problem, accuracy, 30.0, 25_000, 25_000)
