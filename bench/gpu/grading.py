@@ -21,9 +21,11 @@ CPU_REFERENCE_MEAN: dict[str, float] = {"problem2": 54.3, "problem3_1": 62.0, "p
                                         "problem3_6": 53.7}
 """The reference's mean over five seeds at ``full`` on the CPU (docs/training.md), for context: on
 3-(1) the reference's four distinct convolutions beat the report's shared-convolution net."""
-CPU_LOST: dict[str, float] = {"problem3_1::test_four_distinct_convolutions": 2.0}
+CPU_LOST: dict[str, float] = {"problem3_1::test_four_distinct_convolutions": 1.0,
+                              "problem3_1::test_output_layer_and_weights": 1.0}
 """What 20163140 loses on the CPU (95 of the 97 points the checks are worth; the other 3 are
-written answers, scored by a person): 3-(1)'s architecture, whose net reuses one convolution."""
+written answers, scored by a person): 3-(1)'s two architecture points, for a net that reuses one
+convolution (18,154 weights instead of 36,650). Seen in the CPU dry run at ``quick``, every problem."""
 
 
 @dataclass
