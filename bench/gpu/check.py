@@ -500,6 +500,8 @@ def main(argv: list[str] | None = None) -> int:
     with (args.out / "check.log").open("w") as log:
         installed = install.install(ROOT, args.carry, args.home, log, editable=args.install == "editable")
         doc.setup = [(s.name, s.ok, s.detail) for s in installed.steps]
+        for name, ok, detail in doc.setup:
+            print(f"[{deadline.elapsed():4.0f} s] setup {name}: {'ok' if ok else 'FAILED'}: {detail[:300]}", flush=True)
         check = Check(args, installed, deadline, log, doc, args.out, args.home / "work")
         shutil.rmtree(check.work, ignore_errors=True)
         check.work.mkdir(parents=True, exist_ok=True)
@@ -552,6 +554,10 @@ def run_steps(check: Check, steps: list[tuple[str, float, Callable[[], object]]]
 
 
 def guarded(check: Check, name: str, step: Callable[[], object]) -> object:
+    """Run one step; a fault of the check's own is noted in the file, and the file is rewritten.
+    A line on stdout per step: the runner returns the output's tail even when the call is cut."""
+    print(f"[{check.deadline.elapsed():4.0f} s] {name} …", flush=True)
+    before = len(check.doc.verdicts)
     try:
         return step()
     except Exception:  # noqa: BLE001 — the check's own fault is reported in its file, never lost
@@ -559,6 +565,9 @@ def guarded(check: Check, name: str, step: Callable[[], object]) -> object:
         return None
     finally:
         check.write()
+        print(f"[{check.deadline.elapsed():4.0f} s] {name} done", flush=True)
+        for v in check.doc.verdicts[before:]:
+            print(f"         [{report.mark(v.ok)}] {v.target}: {v.measured[:200]}", flush=True)
 
 
 def finish(check: Check, status: int) -> int:
