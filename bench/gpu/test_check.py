@@ -202,3 +202,27 @@ def test_the_document_marks_each_target_and_escapes_cells():
     text = report.render(doc)
     assert "| a \\| b | 1 s | pass |" in text and "| c | — | not measured |" in text
     assert "| d | 2 s | **FAIL** |" in text and "| x\\|y | 1 2 |" in text
+
+
+def test_the_bundle_keeps_the_single_gradings_first_and_stays_small(tmp_path, monkeypatch, capsys):
+    import argparse
+    import os
+
+    import check
+
+    work, out = tmp_path / "work", tmp_path / "out"
+    out.mkdir()
+    names = ["class-out/a", "class-out/b", "20163140-at-full/20163140", "p1-sandbox/20163140", "sweep-8x2/a"]
+    for name in names:
+        (work / name).mkdir(parents=True)
+        (work / name / "results.json").write_bytes(os.urandom(300_000))  # incompressible
+    monkeypatch.setattr(check, "BUNDLE_LIMIT", 500_000)
+    doc = report.Document("t", "python3 bench/gpu/check.py", "now")
+    with (tmp_path / "log").open("w") as log:
+        c = check.Check(argparse.Namespace(home=tmp_path), None, bounded.Deadline(10), log, doc, out, work)
+        assert check.finish(c, 0) == 0
+    with tarfile.open(out / "results.tar.gz") as tar:
+        kept = tar.getnames()
+    assert kept == ["20163140-at-full/20163140/results.json", "p1-sandbox/20163140/results.json"]
+    assert doc.notes == ["results.tar.gz: 3 results.json left out to keep it under 0 MiB"]
+    assert (out / "RESULTS-gpu.md").read_text().startswith("# t\n") and "written:" in capsys.readouterr().out
