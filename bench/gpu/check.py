@@ -76,14 +76,14 @@ class Check:
     work: Path
 
     def write(self) -> None:
-        """RESULTS-gpu.md and figures.json as they stand, the check's folders shown as <home> and
-        <checkout> (the file is committed; the machine's own paths say nothing there)."""
+        """RESULTS-gpu.md and figures.json as they stand, the check's folders shown as $OUT, <home>
+        and <checkout> (the file is committed; the machine's own paths say nothing there)."""
         self.doc.elapsed = self.deadline.elapsed()
         (self.out / "RESULTS-gpu.md").write_text(self.anonymous(report.render(self.doc)))
         (self.out / "figures.json").write_text(self.anonymous(json.dumps(self.doc.as_dict(), indent=1, default=str)))
 
     def anonymous(self, text: str) -> str:
-        for path, name in ((self.args.home.resolve(), "<home>"), (ROOT, "<checkout>")):
+        for path, name in ((self.out.resolve(), "$OUT"), (self.args.home.resolve(), "<home>"), (ROOT, "<checkout>")):
             text = text.replace(str(path), name)
         return text
 
