@@ -188,7 +188,8 @@ def diagnose_cuda(check: Check) -> Section:
     limit = "import resource; resource.setrlimit(resource.RLIMIT_AS, (64 << 30, 64 << 30)); "
     nodes = [a for n in sorted(Path("/dev").glob("nvidia*")) for a in ("--dev-bind", str(n), str(n))]
     tries = {
-        "bare environment (PATH=/usr/bin:/bin, as the worker gets)": ["env", "-i", "PATH=/usr/bin:/bin", py, "-c", DIAGNOSE_CUDA],
+        "bare environment (PATH=/usr/bin:/bin, as the worker gets)":
+            ["env", "-i", "PATH=/usr/bin:/bin", py, "-c", DIAGNOSE_CUDA],
         "RLIMIT_AS 64 GiB": [py, "-c", limit + DIAGNOSE_CUDA],
         "plain bwrap with the device nodes": [check.installed.bwrap or "bwrap", "--bind", "/", "/", "--dev", "/dev",
                                              *nodes, "--proc", "/proc", py, "-c", DIAGNOSE_CUDA],
@@ -209,7 +210,8 @@ def cuda_in_sandbox(check: Check) -> bool:
     g = grading.read(out, STUDENT)
     faults = [m for m in (g.not_graded if g else []) if "could not start" in m]
     ok = bool(ran.ok and g and g.complete and g.device == check.args.device and not g.lost)
-    lines = [f"results: {'none written' if g is None else f'{g.score:g} / {g.max_score:g}, device {g.device}, sandbox {g.sandbox}'}"]
+    found = "none written" if g is None else f"{g.score:g} / {g.max_score:g}, device {g.device}, sandbox {g.sandbox}"
+    lines = [f"results: {found}"]
     if g is not None and "sandbox start" in g.timings:
         lines.append(f"the worker's start (torch imported, the device started): {g.timings['sandbox start']:.1f} s; "
                      f"the whole command: {ran.seconds:.1f} s")
@@ -378,7 +380,8 @@ def class_of(check: Check) -> ClassRun | None:
                                       len(same) == n_copies))
     extrapolated = run.extrapolated()
     measured = (f"{run.seconds:.0f} s for {run.finished} of {run.size} → {extrapolated:.0f} s for {CLASS_OF} "
-                f"(× {CLASS_OF}/{run.finished}, --jobs {run.jobs})" if extrapolated else f"none finished ({run.ran.outcome()})")
+                f"(× {CLASS_OF}/{run.finished}, --jobs {run.jobs})" if extrapolated
+                else f"none finished ({run.ran.outcome()})")
     check.doc.verdicts.append(Verdict(f"{CLASS_OF} submissions at {check.args.standard} ≤ {CLASS_TARGET / 60:g} min "
                                       f"(class of {run.size} measured, extrapolated)", measured,
                                       bool(extrapolated and run.ran.ok and run.complete == run.size
@@ -420,7 +423,8 @@ def memory_hogs(check: Check) -> None:
     check.doc.sections.append(section)
     check.doc.verdicts.append(Verdict(
         "memory hogs: each is stopped without passing (its checks failed or not graded, no grader fault), "
-        f"the neighbour is graded in full on {check.args.device}", ", ".join(f"{m.name} {'ok' if ok else 'NOT ok'}" for m, ok in zip(members, oks)),
+        f"the neighbour is graded in full on {check.args.device}",
+        ", ".join(f"{m.name} {'ok' if ok else 'NOT ok'}" for m, ok in zip(members, oks)),
         all(oks) and ran.status is not None and not ran.timed_out))
 
 
