@@ -231,3 +231,46 @@ REPLIES: dict[str, Any] = {
 }
 """Each probe's reply type: what the judge accepts back (``Any`` for a student function's own
 value, which the checks type themselves)."""
+
+
+# -- the orchestrator and a judge server ----------------------------------------------------------
+Argument = Annotated[str, MaxLen(1_000_000)]
+
+
+@dataclass(frozen=True)
+class JudgeStart:
+    """A judge server's start message (its argument): what to import before its handshake, so that
+    each submission it grades finds them loaded."""
+
+    preload: Annotated[tuple[Name, ...], MaxLen(100)]
+    """Libraries (``torch``, ``torchvision``)."""
+    references: Annotated[tuple[Name, ...], MaxLen(100)]
+    """Contract modules whose reference the checks will use (``problem1`` …)."""
+
+
+@dataclass(frozen=True)
+class JudgeReady:
+    """A judge server's handshake: its imports are done, it waits for submissions."""
+
+    ready: bool
+    pid: int
+    startup_seconds: Seconds
+
+
+@dataclass(frozen=True)
+class GradeRequest:
+    """Grade one submission: pytest's command line for it (``--submission DIR`` and the rest, as a
+    judge process of its own would get) and the file that gets its output (judge.log)."""
+
+    id: int
+    args: Annotated[list[Argument], MaxLen(10_000)]
+    log: Argument
+
+
+@dataclass(frozen=True)
+class GradeDone:
+    """The judge's answer to a `GradeRequest`: pytest's exit status; the results are in the files."""
+
+    id: int
+    exit_status: int
+    seconds: Seconds

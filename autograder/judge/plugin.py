@@ -30,7 +30,7 @@ from autograder.common.contract import BY_MODULE, PROBLEMS
 from autograder.common.results import Outcome, Status, TestResult, Visibility
 from autograder.judge.outcomes import classify, feedback_text
 from autograder.judge.references import reference_module
-from autograder.judge.session import NUMPY_ONLY, GradingSession
+from autograder.judge.session import GradingSession
 from autograder.judge.worker_client import Worker
 
 PLUGIN_KEY = pytest.StashKey["GradingPlugin"]()
@@ -169,7 +169,7 @@ class GradingPlugin:
         """The trainings start now, while the checks are still being collected (importing torch
         takes seconds): from the suites named and --problems, as collection will confirm."""
         candidates = self._named_modules()
-        self.session.needs_torch = any(m not in NUMPY_ONLY for m in candidates)
+        self.session.problems = frozenset(candidates)
         self.session.trainings.start([m for m in candidates if m in budgets.TRAINED])
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
@@ -183,8 +183,8 @@ class GradingPlugin:
             except pytest.UsageError as exc:
                 self.session.grader_fault = str(exc)
                 raise
-        # a worker for the NumPy problems alone starts without torch (seconds saved per student)
-        self.session.needs_torch = any(problem_of(i) not in NUMPY_ONLY for i in items)
+        # the worker preloads only what the collected checks use (`GradingSession.preload`)
+        self.session.problems = frozenset(map(problem_of, items))
         self.session.trainings.keep([p for p in map(problem_of, items) if p in budgets.TRAINED])
 
     @pytest.hookimpl(tryfirst=True)

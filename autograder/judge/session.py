@@ -7,6 +7,7 @@ The session lives as long as the judge's pytest run. Its configuration arrives r
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import time
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,10 @@ MAX_REPORT_MD = 200_000
 """Characters of a student's report.md kept for the report."""
 NUMPY_ONLY = frozenset({"problem4", "problem5"})
 """Problems whose checks need no torch in the worker (its start is seconds faster)."""
+_SESSIONS = itertools.count()
+"""Sessions this judge has run: a judge server grades submissions in turn, each a session."""
+SOURCE_SCAN_BYTES = 4 * 2**20
+"""Bytes of a submission's Python files read to see whether it imports torchvision."""
 
 
 class GradingSession:
@@ -31,6 +36,8 @@ class GradingSession:
 
     def __init__(self, config: GradingConfig, submission: Path, results_path: Path | None) -> None:
         self.config = config
+        self.generation = next(_SESSIONS)
+        """This session's number in the judge; its workers' uids and cgroups are its own."""
         self.budget = budgets.budget(config.budget)
         self.submission = submission.resolve()
         self.results_path = results_path
@@ -41,7 +48,8 @@ class GradingSession:
             started_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         )
         self.grader_fault = ""
-        self.needs_torch = True
+        self.problems: frozenset[str] | None = None
+        """The problems this session grades (None: not known yet, so every one)."""
         self.needs_data = False
         self._worker: Worker | None = None
         self._cifar: Any = None
@@ -49,6 +57,7 @@ class GradingSession:
         self.mode, self._mode_error = self._sandbox_mode()
         self.trainings = TrainingRuns(self)
         self._check_submission()
+        self._uses_torchvision = self._imports_torchvision()
 
     def _sandbox_mode(self) -> tuple[sandbox.SandboxMode | None, str]:
         """The sandbox this session's workers run in, or why none can be used (a grader fault)."""
@@ -82,6 +91,42 @@ class GradingSession:
         if report.is_file() and not report.is_symlink():
             self.result.report_md = report.read_bytes()[:MAX_REPORT_MD].decode("utf-8", errors="replace")
 
+    def _imports_torchvision(self) -> bool:
+        """Whether the submission's own code mentions torchvision (its ``.py`` files, read up to
+        `SOURCE_SCAN_BYTES`, and the modules made of its notebooks). Only decides a preload."""
+        if not self.submission.is_dir():
+            return False
+        budget = SOURCE_SCAN_BYTES
+        sources = [m.source.encode() for m in (self.result.notebook.modules if self.result.notebook else [])]
+        for path in sorted(self.submission.rglob("*.py"))[:200]:
+            if budget <= 0:
+                break
+            if path.is_symlink() or not path.is_file():
+                continue
+            try:
+                with path.open("rb") as f:
+                    sources.append(f.read(budget))
+            except OSError:
+                continue
+            budget -= len(sources[-1])
+        return any(b"torchvision" in s for s in sources)
+
+    @property
+    def needs_torch(self) -> bool:
+        """Whether a graded check needs torch in the worker."""
+        return self.problems is None or any(p not in NUMPY_ONLY for p in self.problems)
+
+    def preload(self) -> tuple[str, ...]:
+        """What the worker imports before its handshake (so that a student's import time is their
+        own): numpy; torch unless only the NumPy problems are graded; torchvision (and with it
+        the training probes) when a CIFAR-10 problem is graded or the submission imports it. A
+        worker for problems 1, 4 and 5 of a student who does not use torchvision starts a second
+        faster (bench/RESULTS.md, "Fixed costs")."""
+        if not self.needs_torch:
+            return ("numpy",)
+        trained = self.problems is None or any(p in budgets.TRAINED for p in self.problems)
+        return ("numpy", "torch", "torchvision") if trained or self._uses_torchvision else ("numpy", "torch")
+
     # -- the workers --------------------------------------------------------------------------
     def worker(self, *, with_data: bool = False) -> Worker:
         """The submission's worker; ``with_data`` (re)starts it with CIFAR-10 mounted."""
@@ -102,11 +147,11 @@ class GradingSession:
         """How this submission's worker number ``slot`` runs (SandboxFault: no sandbox can be used)."""
         if self.mode is None:
             raise SandboxFault(self._mode_error)
-        preload = ("numpy", "torch", "torchvision") if self.needs_torch else ("numpy",)
         return WorkerSettings(
             submission=self.submission, mode=self.mode, data=data_dir, device=self.config.device,
             memory=self.config.worker_memory, gpu_memory_fraction=self.config.gpu_memory_fraction(),
-            preload=preload, submission_timeout=self.budget.submission_timeout, slot=slot,
+            preload=self.preload(), submission_timeout=self.budget.submission_timeout, slot=slot,
+            generation=self.generation,
             notebook=self.result.notebook)
 
     def start_seconds(self) -> float:

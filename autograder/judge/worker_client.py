@@ -64,6 +64,9 @@ class WorkerSettings:
     """Libraries the worker imports before its handshake (not counted in a student's import time)."""
     slot: int = 0
     """Which of the judge's workers this is (0: the main one); decides its uid."""
+    generation: int = 0
+    """Which of the judge's submissions this worker is for (a judge server grades several in
+    turn); decides its uid and the name of its memory cgroup together with ``slot``."""
     notebook: NotebookConversion | None = None
     """The modules the judge made of the submission's notebooks, written into the worker's copy."""
 
@@ -244,7 +247,7 @@ class Worker:
 
     def __init__(self, settings: WorkerSettings) -> None:
         self.settings = settings
-        self.uid = sandbox.slot_uid(settings.slot) if os.getuid() == 0 else None
+        self.uid = sandbox.slot_uid(settings.slot, settings.generation) if os.getuid() == 0 else None
         self._tmp = Path(tempfile.mkdtemp(prefix="autograde-"))
         os.chmod(self._tmp, 0o711)
         self._copy = self._tmp / "submission"
@@ -311,7 +314,7 @@ class Worker:
     def _memory(self) -> limits.ResourceLimits:
         """This start's memory bound: a cgroup of the worker's own when the host allows one."""
         s = self.settings
-        name = f"autograde-{os.getpid()}-{s.slot}-{self.starts}"
+        name = f"autograde-{os.getpid()}-{s.generation}-{s.slot}-{self.starts}"
         self._cgroup = MemoryCgroup.create(name, s.memory)
         gib = s.memory / limits.GiB
         if self._cgroup is not None:

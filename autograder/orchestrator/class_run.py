@@ -1,4 +1,5 @@
-"""Grading a class: plan the run once, grade every submission in a judge of its own, account for all.
+"""Grading a class: plan the run once, grade every submission with a fresh session of its own in a
+judge server per lane (`runner`, `judge_server`), account for all.
 
 `plan` resolves everything before any judge starts — the configuration (device, budget, seed,
 training workers, each worker's memory share), the sandbox (bubblewrap must run unless
@@ -12,6 +13,7 @@ started; results already written stay as they were.
 from __future__ import annotations
 
 import dataclasses
+import queue
 import signal
 import sys
 import threading
@@ -181,11 +183,23 @@ def run(plan_: ClassRun, stream: TextIO = sys.stdout) -> int:
     progress = Progress(len(plan_.submissions), plan_.jobs, stream=stream)
     graded: list[runner.Graded] = []
     judges = runner.Judges()
+    idle: queue.SimpleQueue[runner.JudgeServer] = queue.SimpleQueue()
+    made: list[runner.JudgeServer] = []
 
     def one(folder: Path) -> runner.Graded:
+        """Grade ``folder`` in an idle judge server of the run's (one per lane, made on first use)."""
         job = runner.Job(folder.resolve(), (out / folder.name).resolve())
         progress.start(folder.name, job.progress_path)
-        return runner.grade_cached(job, config, problems=plan_.problems, force=plan_.force, judges=judges)
+        try:
+            judge = idle.get_nowait()
+        except queue.Empty:
+            judge = runner.new_judge(config, judges, problems=plan_.problems)
+            made.append(judge)
+        try:
+            return runner.grade_cached(job, config, problems=plan_.problems, force=plan_.force,
+                                       judges=judges, judge=judge)
+        finally:
+            idle.put(judge)
 
     previous = _stop_on_signals(judges) if threading.current_thread() is threading.main_thread() else {}
     pool = ThreadPoolExecutor(max_workers=plan_.jobs)
@@ -208,6 +222,8 @@ def run(plan_: ClassRun, stream: TextIO = sys.stdout) -> int:
         return 128 + stop.signum
     finally:
         pool.shutdown(wait=True)
+        for judge in made:
+            judge.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)  # type: ignore[arg-type]
     progress.close()

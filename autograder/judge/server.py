@@ -1,0 +1,131 @@
+"""A judge that grades submissions one after another: ``python -m autograder.judge.server START``.
+
+`autograde` starts one per submission graded at once (`autograder.orchestrator.judge_server`)
+and feeds it submissions over a pipe. Each one is graded exactly as a judge process of its own
+would grade it — ``pytest.main`` with the same command line, the grading plugin, a fresh
+`GradingSession` with fresh sandboxed workers, its output in its own ``judge.log`` — but the
+interpreter, pytest, torch, torch's ``_dynamo`` and the reference are imported once for the class
+instead of once per student (seconds each: bench/RESULTS.md, "Fixed costs").
+
+What the judge holds between two submissions is the grader's own: imported code, the reference
+solutions, the prepared CIFAR-10 arrays. No student code ever runs here (it runs in the workers,
+each sandbox and worker is a submission's own and is ended with its session), and every session
+starts from the same state: the global random generators are re-seeded and the signal handlers
+put back. A judge that crashes or hangs is the orchestrator's to replace; the submission it was
+grading is recorded as a grader fault.
+
+Requests arrive on fd 3 and replies leave on fd 4, as wire frames of the typed messages of
+`autograder.common.protocol` (`JudgeStart`, `JudgeReady`, `GradeRequest`, `GradeDone`).
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import json
+import os
+import random
+import signal
+import sys
+import time
+from typing import BinaryIO
+
+from autograder.common import typed, wire
+from autograder.common.protocol import GradeDone, GradeRequest, JudgeReady, JudgeStart
+
+REQUEST_FD = 3
+REPLY_FD = 4
+LIMITS = wire.Limits(4 * 2**20, 4 * 2**20)
+"""A request is a command line: far below this."""
+HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGALRM)
+
+
+def preload(start: JudgeStart) -> None:
+    """Import what every session will use: pytest, the plugin, the libraries and the references."""
+    import pytest  # noqa: F401
+
+    import autograder.judge.plugin  # noqa: F401
+    from autograder.judge.references import reference_module
+
+    for name in start.preload:
+        importlib.import_module(name)
+    for module in start.references:
+        reference_module(module)
+
+
+def fresh_state(handlers: dict[int, object]) -> None:
+    """What a judge process of its own would start from: the signal handlers it had, and the
+    global random generators seeded (the checks seed their own; this is a second line)."""
+    for sig, handler in handlers.items():
+        signal.signal(sig, handler)  # type: ignore[arg-type]
+    signal.alarm(0)
+    random.seed(0)
+    np = sys.modules.get("numpy")
+    if np is not None:
+        np.random.seed(0)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.manual_seed(0)
+
+
+def grade(request: GradeRequest, handlers: dict[int, object]) -> int:
+    """Run one submission's pytest session here, its output (fds 1 and 2) into ``request.log``."""
+    import pytest
+
+    fresh_state(handlers)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    try:
+        log = os.open(request.log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            os.dup2(log, 1)
+            os.dup2(log, 2)
+        finally:
+            os.close(log)
+        status = int(pytest.main(list(request.args)))
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        os.close(saved[0])
+        os.close(saved[1])
+        fresh_state(handlers)
+        gc.collect()
+    return status
+
+
+def serve(requests: BinaryIO, replies: BinaryIO) -> None:
+    """Grade each request in turn until the orchestrator closes the pipe; a session that was
+    interrupted (SIGTERM: grading is being stopped) ends the judge after its answer."""
+    import pytest
+
+    handlers = {sig: signal.getsignal(sig) for sig in HANDLED_SIGNALS}
+    while True:
+        try:
+            frame = wire.read_frame(requests, LIMITS)
+        except wire.ClosedError:
+            return
+        request = typed.parse(GradeRequest, frame, "request")
+        started = time.monotonic()
+        status = grade(request, handlers)
+        wire.write_frame(replies, typed.to_plain(GradeDone(id=request.id, exit_status=status,
+                                                          seconds=time.monotonic() - started)))
+        if status == pytest.ExitCode.INTERRUPTED:
+            return
+
+
+def main(start_json: str) -> None:
+    start = typed.parse(JudgeStart, json.loads(start_json), "start")
+    requests = os.fdopen(REQUEST_FD, "rb", buffering=0)
+    replies = os.fdopen(REPLY_FD, "wb")
+    began = time.monotonic()
+    preload(start)
+    wire.write_frame(replies, typed.to_plain(JudgeReady(ready=True, pid=os.getpid(),
+                                                        startup_seconds=time.monotonic() - began)))
+    serve(requests, replies)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
