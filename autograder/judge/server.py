@@ -92,8 +92,16 @@ def grade(request: GradeRequest, handlers: dict[int, object]) -> int:
         os.close(saved[0])
         os.close(saved[1])
         fresh_state(handlers)
-        gc.collect()
+        settle()
     return status
+
+
+def settle() -> None:
+    """Collect what a session left and freeze the rest (`gc.freeze`): the collector then never
+    scans torch's hundreds of thousands of objects again — pytest alone collects twice per session,
+    0.15 s each with torch loaded and nothing frozen (bench/RESULTS.md)."""
+    gc.collect()
+    gc.freeze()
 
 
 def serve(requests: BinaryIO, replies: BinaryIO) -> None:
@@ -122,9 +130,13 @@ def main(start_json: str) -> None:
     replies = os.fdopen(REPLY_FD, "wb")
     began = time.monotonic()
     preload(start)
+    settle()
     wire.write_frame(replies, typed.to_plain(JudgeReady(ready=True, pid=os.getpid(),
                                                         startup_seconds=time.monotonic() - began)))
     serve(requests, replies)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)  # every session is closed and written; an interpreter's teardown with torch takes seconds
 
 
 if __name__ == "__main__":

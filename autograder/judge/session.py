@@ -50,6 +50,8 @@ class GradingSession:
         self.grader_fault = ""
         self.problems: frozenset[str] | None = None
         """The problems this session grades (None: not known yet, so every one)."""
+        self._torchvision: tuple[frozenset[str], bool] | None = None
+        """Whether the code graded for these problems uses torchvision (`preload`)."""
         self.needs_data = False
         self._worker: Worker | None = None
         self._cifar: Any = None
@@ -57,7 +59,6 @@ class GradingSession:
         self.mode, self._mode_error = self._sandbox_mode()
         self.trainings = TrainingRuns(self)
         self._check_submission()
-        self._uses_torchvision = self._imports_torchvision()
 
     def _sandbox_mode(self) -> tuple[sandbox.SandboxMode | None, str]:
         """The sandbox this session's workers run in, or why none can be used (a grader fault)."""
@@ -91,17 +92,20 @@ class GradingSession:
         if report.is_file() and not report.is_symlink():
             self.result.report_md = report.read_bytes()[:MAX_REPORT_MD].decode("utf-8", errors="replace")
 
-    def _imports_torchvision(self) -> bool:
-        """Whether the submission's own code mentions torchvision (its ``.py`` files, read up to
-        `SOURCE_SCAN_BYTES`, and the modules made of its notebooks). Only decides a preload."""
+    def _imports_torchvision(self, problems: frozenset[str]) -> bool:
+        """Whether the code the worker may import for ``problems`` mentions torchvision: the
+        submission's ``.py`` files (read up to `SOURCE_SCAN_BYTES`) and the modules made of its
+        notebooks, less the contract modules of the problems not graded. Only decides a preload."""
         if not self.submission.is_dir():
             return False
+        others = {f"{p.module}.py" for p in PROBLEMS if p.module not in problems}
         budget = SOURCE_SCAN_BYTES
-        sources = [m.source.encode() for m in (self.result.notebook.modules if self.result.notebook else [])]
+        sources = [m.source.encode() for m in (self.result.notebook.modules if self.result.notebook else [])
+                   if m.module in problems]
         for path in sorted(self.submission.rglob("*.py"))[:200]:
             if budget <= 0:
                 break
-            if path.is_symlink() or not path.is_file():
+            if path.is_symlink() or not path.is_file() or (path.parent == self.submission and path.name in others):
                 continue
             try:
                 with path.open("rb") as f:
@@ -124,8 +128,11 @@ class GradingSession:
         faster (bench/RESULTS.md, "Fixed costs")."""
         if not self.needs_torch:
             return ("numpy",)
-        trained = self.problems is None or any(p in budgets.TRAINED for p in self.problems)
-        return ("numpy", "torch", "torchvision") if trained or self._uses_torchvision else ("numpy", "torch")
+        if self.problems is None or any(p in budgets.TRAINED for p in self.problems):
+            return ("numpy", "torch", "torchvision")
+        if self._torchvision is None or self._torchvision[0] != self.problems:
+            self._torchvision = (self.problems, self._imports_torchvision(self.problems))
+        return ("numpy", "torch", "torchvision") if self._torchvision[1] else ("numpy", "torch")
 
     # -- the workers --------------------------------------------------------------------------
     def worker(self, *, with_data: bool = False) -> Worker:

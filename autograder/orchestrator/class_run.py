@@ -222,8 +222,7 @@ def run(plan_: ClassRun, stream: TextIO = sys.stdout) -> int:
         return 128 + stop.signum
     finally:
         pool.shutdown(wait=True)
-        for judge in made:
-            judge.stop()
+        runner.stop_judges(made)
         for sig, handler in previous.items():
             signal.signal(sig, handler)  # type: ignore[arg-type]
     progress.close()

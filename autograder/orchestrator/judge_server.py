@@ -200,12 +200,7 @@ class JudgeServer:
         """End the server: close its request pipe (it returns when idle); SIGTERM to its process
         group, then SIGKILL, when it does not."""
         proc, self._proc = self._proc, None
-        if self._requests is not None:
-            try:
-                self._requests.close()
-            except OSError:
-                pass
-            self._requests = None
+        self.close_requests()
         if proc is not None:
             try:
                 proc.wait(timeout=2.0)
@@ -218,6 +213,15 @@ class JudgeServer:
         if self._output is not None:
             self._output.close()
             self._output = None
+
+    def close_requests(self) -> None:
+        """Tell the server that no submission follows (it exits once idle); `stop` reaps it."""
+        if self._requests is not None:
+            try:
+                self._requests.close()
+            except OSError:
+                pass
+            self._requests = None
 
     def kill(self) -> None:
         """End the server at once (a submission ran past its bound)."""
@@ -271,3 +275,11 @@ def _status(code: int | None) -> str:
     if code is not None and code < 0:
         return f"{code} ({signal.Signals(-code).name})" if -code in signal.Signals._value2member_map_ else str(code)
     return str(code)
+
+
+def stop_judges(servers: list[JudgeServer]) -> None:
+    """End every server of a run: all are told at once, then each is reaped."""
+    for server in servers:
+        server.close_requests()
+    for server in servers:
+        server.stop()

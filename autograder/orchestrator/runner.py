@@ -35,9 +35,9 @@ from autograder.common.config import GradingConfig
 from autograder.common.contract import BY_MODULE
 from autograder.common.protocol import JudgeStart
 from autograder.common.results import Status, SubmissionResult, merge_regrade
-from autograder.orchestrator.judge_server import STOP_GRACE, JudgeFailed, Judges, JudgeServer, end
+from autograder.orchestrator.judge_server import STOP_GRACE, JudgeFailed, Judges, JudgeServer, end, stop_judges
 
-__all__ = ["STOP_GRACE", "Judges", "JudgeServer", "end"]
+__all__ = ["STOP_GRACE", "Judges", "JudgeServer", "end", "stop_judges"]
 
 PACKAGE = Path(__file__).resolve().parents[1]
 """The installed ``autograder`` package: its judge holds the graded suites and the reference."""
