@@ -258,6 +258,17 @@ class JudgeReady:
 
 
 @dataclass(frozen=True)
+class GradeAhead:
+    """The submission a judge server grades next: its worker may start while this one is graded."""
+
+    submission: Argument
+    config: Argument
+    """Its `GradingConfig`, as JSON."""
+    problems: Annotated[list[Name], MaxLen(100)]
+    """The contract modules it will be graded on."""
+
+
+@dataclass(frozen=True)
 class GradeRequest:
     """Grade one submission: pytest's command line for it (``--submission DIR`` and the rest, as a
     judge process of its own would get) and the file that gets its output (judge.log)."""
@@ -265,6 +276,7 @@ class GradeRequest:
     id: int
     args: Annotated[list[Argument], MaxLen(10_000)]
     log: Argument
+    ahead: GradeAhead | None = None
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from autograder.common.contract import BY_MODULE, PROBLEMS
 from autograder.common.results import Outcome, Status, TestResult, Visibility
 from autograder.judge.outcomes import classify, feedback_text
 from autograder.judge.references import reference_module
-from autograder.judge.session import GradingSession
+from autograder.judge.session import GradingSession, session_for
 from autograder.judge.worker_client import Worker
 
 PLUGIN_KEY = pytest.StashKey["GradingPlugin"]()
@@ -68,7 +68,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except (cfg.ConfigError, ValueError, TypeError) as exc:
         raise pytest.UsageError(str(exc)) from None
     results = config.getoption("results")
-    plugin = GradingPlugin(config, GradingSession(grading, Path(submission), Path(results) if results else None))
+    plugin = GradingPlugin(config, session_for(grading, Path(submission), Path(results) if results else None))
     config.stash[PLUGIN_KEY] = plugin
     config.pluginmanager.register(plugin, "autograder-grading")
     _interrupt_on(signal.SIGTERM, signal.SIGHUP)
@@ -166,10 +166,11 @@ class GradingPlugin:
         return [m for m in found if self.wanted is None or m in self.wanted]
 
     def start_training(self) -> None:
-        """The trainings start now, while the checks are still being collected (importing torch
-        takes seconds): from the suites named and --problems, as collection will confirm."""
+        """The submission's worker and the trainings start now, while the checks are still being
+        collected (importing torch takes seconds): from the suites named and --problems, as
+        collection will confirm."""
         candidates = self._named_modules()
-        self.session.problems = frozenset(candidates)
+        self.session.start_worker_ahead(frozenset(candidates))
         self.session.trainings.start([m for m in candidates if m in budgets.TRAINED])
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:

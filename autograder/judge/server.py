@@ -28,9 +28,11 @@ import random
 import signal
 import sys
 import time
+from pathlib import Path
 from typing import BinaryIO
 
 from autograder.common import typed, wire
+from autograder.common.config import GradingConfig
 from autograder.common.protocol import GradeDone, GradeRequest, JudgeReady, JudgeStart
 
 REQUEST_FD = 3
@@ -72,7 +74,16 @@ def grade(request: GradeRequest, handlers: dict[int, object]) -> int:
     """Run one submission's pytest session here, its output (fds 1 and 2) into ``request.log``."""
     import pytest
 
+    from autograder.judge import session
+
     fresh_state(handlers)
+    earlier = session.prepared()  # made for this request; whatever it does not take goes after it
+    if request.ahead is not None:
+        try:
+            session.prepare(GradingConfig.from_json(request.ahead.config), Path(request.ahead.submission),
+                            frozenset(request.ahead.problems))
+        except Exception:  # noqa: BLE001 — only a head start: the next session starts its own worker
+            pass
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
@@ -91,6 +102,7 @@ def grade(request: GradeRequest, handlers: dict[int, object]) -> int:
         os.dup2(saved[1], 2)
         os.close(saved[0])
         os.close(saved[1])
+        session.discard_prepared(earlier)
         fresh_state(handlers)
         settle()
     return status
@@ -109,23 +121,36 @@ def serve(requests: BinaryIO, replies: BinaryIO) -> None:
     interrupted (SIGTERM: grading is being stopped) ends the judge after its answer."""
     import pytest
 
+    from autograder.judge import session
+
     handlers = {sig: signal.getsignal(sig) for sig in HANDLED_SIGNALS}
-    while True:
-        try:
-            frame = wire.read_frame(requests, LIMITS)
-        except wire.ClosedError:
-            return
-        request = typed.parse(GradeRequest, frame, "request")
-        started = time.monotonic()
-        status = grade(request, handlers)
-        wire.write_frame(replies, typed.to_plain(GradeDone(id=request.id, exit_status=status,
-                                                          seconds=time.monotonic() - started)))
-        if status == pytest.ExitCode.INTERRUPTED:
-            return
+    try:
+        while True:
+            try:
+                frame = wire.read_frame(requests, LIMITS)
+            except wire.ClosedError:
+                return
+            request = typed.parse(GradeRequest, frame, "request")
+            started = time.monotonic()
+            status = grade(request, handlers)
+            wire.write_frame(replies, typed.to_plain(GradeDone(id=request.id, exit_status=status,
+                                                              seconds=time.monotonic() - started)))
+            if status == pytest.ExitCode.INTERRUPTED:
+                return
+    except KeyboardInterrupt:  # SIGTERM or SIGHUP while waiting for a submission
+        return
+    finally:
+        session.discard_prepared()  # a worker started ahead for a submission that never came
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
 
 
 def main(start_json: str) -> None:
     start = typed.parse(JudgeStart, json.loads(start_json), "start")
+    for sig in (signal.SIGTERM, signal.SIGHUP):  # as in a session: unwind, close what is open, exit
+        signal.signal(sig, _interrupt)
     requests = os.fdopen(REQUEST_FD, "rb", buffering=0)
     replies = os.fdopen(REPLY_FD, "wb")
     began = time.monotonic()

@@ -19,12 +19,16 @@ from autograder.common.results import ProblemRun, Status, SubmissionResult, Test
 from autograder.judge import notebooks, sandbox
 from autograder.judge.checks import NotGraded
 from autograder.judge.training_runs import TrainingRuns
-from autograder.judge.worker_client import SandboxFault, Worker, WorkerSettings
+from autograder.judge.worker_client import SandboxFault, StartedAhead, Worker, WorkerSettings
 
 MAX_REPORT_MD = 200_000
 """Characters of a student's report.md kept for the report."""
 NUMPY_ONLY = frozenset({"problem4", "problem5"})
 """Problems whose checks need no torch in the worker (its start is seconds faster)."""
+_CIFAR: dict[tuple[str, str], Any] = {}
+"""CIFAR-10 as prepared for a data source and cache folder, kept by a judge that grades several
+submissions in turn (the grader's own data, read-only to every worker; `cifar.prepare` checks
+the source's key each time: a tenth of a second)."""
 _SESSIONS = itertools.count()
 """Sessions this judge has run: a judge server grades submissions in turn, each a session."""
 SOURCE_SCAN_BYTES = 4 * 2**20
@@ -54,6 +58,7 @@ class GradingSession:
         """Whether the code graded for these problems uses torchvision (`preload`)."""
         self.needs_data = False
         self._worker: Worker | None = None
+        self._ahead: StartedAhead | None = None
         self._cifar: Any = None
         self._cifar_error: str | None = None
         self.mode, self._mode_error = self._sandbox_mode()
@@ -135,8 +140,37 @@ class GradingSession:
         return ("numpy", "torch", "torchvision") if self._torchvision[1] else ("numpy", "torch")
 
     # -- the workers --------------------------------------------------------------------------
+    def begin(self, results_path: Path | None) -> None:
+        """Begin grading now (a session made ahead, see `prepare`): its clock starts here."""
+        self.results_path = results_path
+        self.started = time.monotonic()
+        self.result.started_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+    def start_worker_ahead(self, problems: frozenset[str]) -> None:
+        """Start the submission's worker now, for ``problems`` (the suites named and --problems, as
+        collection will confirm), on a thread of its own: its start — seconds of imports in the
+        sandbox — overlaps the judge's collection, or the previous submission's grading in a judge
+        server. CIFAR-10 is mounted when a training problem is among them."""
+        self.problems = problems
+        self.needs_data = any(p in budgets.TRAINED for p in problems)
+        if self._ahead is not None or self._worker is not None or self.result.status is not Status.GRADED:
+            return
+        data_dir = None
+        if self.needs_data:
+            try:
+                data_dir = self.cifar().worker_dir
+            except NotGraded:
+                pass  # the training checks will say so themselves
+        try:
+            settings = self.worker_settings(data_dir)
+        except SandboxFault:
+            return  # the checks meet it themselves
+        self._ahead = StartedAhead(lambda: Worker(settings))
+
     def worker(self, *, with_data: bool = False) -> Worker:
         """The submission's worker; ``with_data`` (re)starts it with CIFAR-10 mounted."""
+        if self._ahead is not None and self._worker is None:
+            self._worker = self._ahead.get()
         data_dir = self.cifar().worker_dir if with_data else None
         if data_dir is None and self._worker is None and self.needs_data:
             try:
@@ -170,10 +204,15 @@ class GradingSession:
         if self._cifar is None and self._cifar_error is None:
             from autograder.judge import cifar
 
-            try:
-                self._cifar = cifar.prepare(self.config)
-            except cifar.DataUnavailable as exc:
-                self._cifar_error = str(exc)
+            key = (str(self.config.data), str(self.config.cache))
+            known = _CIFAR.get(key)
+            if known is not None and known.worker_dir.is_dir():
+                self._cifar = known  # prepared by an earlier session of this judge: the same files
+            else:
+                try:
+                    self._cifar = _CIFAR[key] = cifar.prepare(self.config)
+                except cifar.DataUnavailable as exc:
+                    self._cifar_error = str(exc)
         if self._cifar_error is not None:
             raise NotGraded(self._cifar_error)
         return self._cifar
@@ -225,4 +264,42 @@ class GradingSession:
         if self._worker is not None:
             self._worker.close()
             self._worker = None
+        if self._ahead is not None:
+            self._ahead.release()
+            self._ahead = None
 
+
+
+_AHEAD: dict[tuple[Path, str], GradingSession] = {}
+"""Sessions made ahead of their grading (`prepare`), by submission and configuration."""
+
+
+def prepare(config: GradingConfig, submission: Path, problems: frozenset[str]) -> None:
+    """Make the session of the submission this judge grades next and start its worker now (a
+    judge server does this while it grades the one before: see `autograder.judge.server`)."""
+    session = GradingSession(config, submission, None)
+    session.start_worker_ahead(problems)
+    _AHEAD[(session.submission, config.to_json())] = session
+
+
+def session_for(config: GradingConfig, submission: Path, results_path: Path | None) -> GradingSession:
+    """The session that grades ``submission``: the one made ahead for it if any, else a new one."""
+    made = _AHEAD.pop((submission.resolve(), config.to_json()), None)
+    if made is None:
+        return GradingSession(config, submission, results_path)
+    made.begin(results_path)
+    return made
+
+
+def prepared() -> list[tuple[Path, str]]:
+    """The sessions made ahead and not taken yet, by key."""
+    return list(_AHEAD)
+
+
+def discard_prepared(keys: list[tuple[Path, str]] | None = None) -> None:
+    """Close the sessions made ahead under ``keys`` (default: all) that were not taken: their
+    workers and files go."""
+    for key in list(_AHEAD) if keys is None else keys:
+        session = _AHEAD.pop(key, None)
+        if session is not None:
+            session.close()

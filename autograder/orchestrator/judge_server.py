@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.common import limits, typed, wire
-from autograder.common.protocol import GradeDone, GradeRequest, JudgeReady, JudgeStart
+from autograder.common.protocol import GradeAhead, GradeDone, GradeRequest, JudgeReady, JudgeStart
 
 STOP_GRACE = 10.0
 """Seconds a judge gets to stop its workers after SIGTERM before it is killed."""
@@ -231,8 +231,9 @@ class JudgeServer:
         self.stop(grace=0.0)
 
     # -- grading --------------------------------------------------------------------------------
-    def grade(self, args: list[str], log: Path, timeout: float) -> int:
+    def grade(self, args: list[str], log: Path, timeout: float, ahead: GradeAhead | None = None) -> int:
         """Grade one submission (pytest's ``args``, output into ``log``); pytest's exit status.
+        ``ahead``: the submission this server grades next, whose worker may start meanwhile.
 
         JudgeFailed when the server dies while grading it or runs past ``timeout`` seconds (it is
         ended then); a server that died before the request, or has graded `MAX_SESSIONS`, is
@@ -241,7 +242,8 @@ class JudgeServer:
         if not self._alive() or self.sessions >= MAX_SESSIONS:
             self.start()
         self._sequence += 1
-        request = wire.encode(typed.to_plain(GradeRequest(id=self._sequence, args=list(args), log=str(log))))
+        request = wire.encode(typed.to_plain(GradeRequest(id=self._sequence, args=list(args), log=str(log),
+                                                          ahead=ahead)))
         try:
             self._requests.write(request)
             self._requests.flush()

@@ -33,7 +33,7 @@ from pathlib import Path
 from autograder.common import budgets, results_json
 from autograder.common.config import GradingConfig
 from autograder.common.contract import BY_MODULE
-from autograder.common.protocol import JudgeStart
+from autograder.common.protocol import GradeAhead, JudgeStart
 from autograder.common.results import Status, SubmissionResult, merge_regrade
 from autograder.orchestrator.judge_server import STOP_GRACE, JudgeFailed, Judges, JudgeServer, end, stop_judges
 
@@ -217,11 +217,18 @@ def _previous(job: Job) -> SubmissionResult | None:
         return None
 
 
+def ahead_of(job: Job, config: GradingConfig, problems: list[str] | None = None) -> GradeAhead:
+    """What a judge server needs to start ``job``'s worker while it grades the submission before."""
+    return GradeAhead(submission=str(job.submission), config=config.to_json(),
+                      problems=list(problems or BY_MODULE))
+
+
 def grade(job: Job, config: GradingConfig, suites: list[str] | None = None, *,
           problems: list[str] | None = None, judges: Judges | None = None,
-          judge: JudgeServer | None = None) -> SubmissionResult:
+          judge: JudgeServer | None = None, ahead: GradeAhead | None = None) -> SubmissionResult:
     """Grade one submission in ``judge`` (a judge server of this run's; without one, a judge of its
-    own, ended after); always returns a result (and writes it).
+    own, ended after); always returns a result (and writes it). ``ahead``: the submission
+    ``judge`` grades next (`ahead_of`), whose worker it may start meanwhile.
 
     With ``problems``, the other problems of an earlier result of this submission are kept.
     """
@@ -237,7 +244,7 @@ def grade(job: Job, config: GradingConfig, suites: list[str] | None = None, *,
     bound = budgets.budget(config.budget).judge_timeout
     reason = ""
     try:
-        status = judge.grade(judge_args(job, config, suites, problems), job.log_path, timeout=bound)
+        status = judge.grade(judge_args(job, config, suites, problems), job.log_path, timeout=bound, ahead=ahead)
     except JudgeFailed as failed:
         status, reason = None, failed.reason
     finally:
@@ -282,9 +289,16 @@ class Graded:
     regraded_because: str = ""
 
 
+def needs_grading(job: Job, config: GradingConfig, suites: list[str] | None = None, *,
+                  problems: list[str] | None = None, force: bool = False) -> bool:
+    """Whether `grade_cached` would grade ``job`` (no earlier complete result with its key)."""
+    return force or cached_result(job, cache_parts(job, config, suites, problems)) is None
+
+
 def grade_cached(job: Job, config: GradingConfig, suites: list[str] | None = None, *,
                  problems: list[str] | None = None, force: bool = False,
-                 judges: Judges | None = None, judge: JudgeServer | None = None) -> Graded:
+                 judges: Judges | None = None, judge: JudgeServer | None = None,
+                 ahead: GradeAhead | None = None) -> Graded:
     """Grade ``job`` unless an earlier complete result has the same key."""
     parts = cache_parts(job, config, suites, problems)
     because = ""
@@ -294,7 +308,7 @@ def grade_cached(job: Job, config: GradingConfig, suites: list[str] | None = Non
             return Graded(earlier, cached=True)
         because = cache_miss_reason(job, parts)
     try:
-        result = grade(job, config, suites, problems=problems, judges=judges, judge=judge)
+        result = grade(job, config, suites, problems=problems, judges=judges, judge=judge, ahead=ahead)
     except InterruptedError:
         raise
     except Exception as exc:  # the batch goes on: this submission is a grader fault

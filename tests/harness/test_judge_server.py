@@ -72,10 +72,15 @@ def verdicts(result: SubmissionResult) -> list[tuple[object, ...]]:
             for t in result.tests]
 
 
+def job(folder: Path, out: Path) -> runner.Job:
+    return runner.Job(folder.resolve(), (out / folder.name).resolve())
+
+
 def grade_in(judge: runner.JudgeServer | None, folder: Path, out: Path, suites: list[str] = SUITES,
-             judges: runner.Judges | None = None) -> SubmissionResult:
-    return runner.grade(runner.Job(folder.resolve(), (out / folder.name).resolve()), config(), suites,
-                        judge=judge, judges=judges)
+             judges: runner.Judges | None = None, ahead: Path | None = None) -> SubmissionResult:
+    """Grade ``folder`` in ``judge``; ``ahead``: the folder it grades next (its worker starts now)."""
+    hint = runner.ahead_of(job(ahead, out), config(), ["problem1", "problem4", "problem5"]) if ahead else None
+    return runner.grade(job(folder, out), config(), suites, judge=judge, judges=judges, ahead=hint)
 
 
 def test_a_judge_grading_in_turn_gives_each_the_same_result_as_a_judge_of_its_own(tmp_path: Path) -> None:
@@ -90,8 +95,9 @@ def test_a_judge_grading_in_turn_gives_each_the_same_result_as_a_judge_of_its_ow
     folders += [wrong, exits]
     judges = runner.Judges()
     judge = runner.new_judge(config(), judges, SUITES)
-    try:
-        in_turn = [grade_in(judge, f, tmp_path / "in-turn", judges=judges) for f in folders]
+    try:  # as a class is graded: each submission's worker starts while the one before is graded
+        in_turn = [grade_in(judge, f, tmp_path / "in-turn", judges=judges, ahead=after)
+                   for f, after in zip(folders, folders[1:] + [None])]
         assert judge.starts == 1 and judge.sessions == len(folders)  # one judge graded them all
     finally:
         judge.stop()
@@ -175,3 +181,24 @@ def test_nothing_of_one_submission_reaches_the_next(tmp_path: Path) -> None:
         uids += [line.rsplit(" ", 1)[1] for line in mine if " uid: " in line]
     if os.getuid() == 0:
         assert len(set(uids)) == len(uids), uids  # a uid of its own for each submission
+
+
+def test_a_worker_started_ahead_for_a_submission_not_graded_next_leaves_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A head start for a submission that does not come next (or never comes) is closed: no
+    process and no copy of it is left, and the submissions graded are graded normally."""
+    first, other, never = (reference_copy(tmp_path / n) for n in ("first", "other", "never"))
+    judge_tmp = tmp_path / "judge-tmp"
+    judge_tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(judge_tmp))  # the workers' copies and scratch folders go here
+    suites = [SUITES[1]]
+    judges = runner.Judges()
+    judge = runner.new_judge(config(), judges, suites)
+    try:
+        a = grade_in(judge, first, tmp_path / "out", suites, judges, ahead=never)
+        b = grade_in(judge, other, tmp_path / "out", suites, judges, ahead=never)
+    finally:
+        judge.stop()
+    assert a.status is b.status is Status.GRADED and a.score == b.score == a.max_score > 0
+    assert verdicts(a) == verdicts(b)
+    assert sorted(p.name for p in judge_tmp.iterdir()) == []
