@@ -278,8 +278,12 @@ def prepare(config: GradingConfig, submission: Path, problems: frozenset[str]) -
     """Make the session of the submission this judge grades next and start its worker now (a
     judge server does this while it grades the one before: see `autograder.judge.server`)."""
     session = GradingSession(config, submission, None)
+    key = (session.submission, config.to_json())
+    superseded = _AHEAD.pop(key, None)
+    if superseded is not None:
+        superseded.close()
     session.start_worker_ahead(problems)
-    _AHEAD[(session.submission, config.to_json())] = session
+    _AHEAD[key] = session
 
 
 def session_for(config: GradingConfig, submission: Path, results_path: Path | None) -> GradingSession:
@@ -291,15 +295,15 @@ def session_for(config: GradingConfig, submission: Path, results_path: Path | No
     return made
 
 
-def prepared() -> list[tuple[Path, str]]:
-    """The sessions made ahead and not taken yet, by key."""
-    return list(_AHEAD)
+def prepared() -> list[GradingSession]:
+    """The sessions made ahead and not taken yet."""
+    return list(_AHEAD.values())
 
 
-def discard_prepared(keys: list[tuple[Path, str]] | None = None) -> None:
-    """Close the sessions made ahead under ``keys`` (default: all) that were not taken: their
-    workers and files go."""
-    for key in list(_AHEAD) if keys is None else keys:
-        session = _AHEAD.pop(key, None)
-        if session is not None:
+def discard_prepared(sessions: list[GradingSession] | None = None) -> None:
+    """Close those of ``sessions`` (default: all) made ahead and still not taken: their workers
+    and files go."""
+    for key, session in list(_AHEAD.items()):
+        if sessions is None or any(session is s for s in sessions):
+            del _AHEAD[key]
             session.close()
