@@ -238,17 +238,6 @@ Argument = Annotated[str, MaxLen(1_000_000)]
 
 
 @dataclass(frozen=True)
-class JudgeStart:
-    """A judge server's start message (its argument): what to import before its handshake, so that
-    each submission it grades finds them loaded."""
-
-    preload: Annotated[tuple[Name, ...], MaxLen(100)]
-    """Libraries (``torch``, ``torchvision``)."""
-    references: Annotated[tuple[Name, ...], MaxLen(100)]
-    """Contract modules whose reference the checks will use (``problem1`` …)."""
-
-
-@dataclass(frozen=True)
 class JudgeReady:
     """A judge server's handshake: its imports are done, it waits for submissions."""
 

@@ -223,9 +223,9 @@ def grader_package() -> Path:
 WORKERS_PER_JUDGE = 8
 """The main worker and up to seven training workers: each has a uid (and so a process limit) of its own."""
 GENERATIONS = 64
-"""Submissions a judge grades in turn before its workers' uids repeat (a judge server is replaced
-after as many): no two submissions graded one after another share a uid, and so nothing the kernel
-keeps per uid (a process count, a user keyring) passes from one to the next."""
+"""Sessions a judge runs before its workers' uids repeat (a judge server is replaced before: see
+`judge_server.MAX_SESSIONS`): no two submissions a judge grades share a uid, and so nothing the
+kernel keeps per uid (a process count, a user keyring) passes from one to another."""
 
 
 def slot_uid(slot: int = 0, generation: int = 0) -> int:

@@ -1,28 +1,30 @@
-"""A judge that grades submissions one after another: ``python -m autograder.judge.server START``.
+"""A judge that grades submissions one after another: ``python -m autograder.judge.server``.
 
 `autograde` starts one per submission graded at once (`autograder.orchestrator.judge_server`)
 and feeds it submissions over a pipe. Each one is graded exactly as a judge process of its own
 would grade it — ``pytest.main`` with the same command line, the grading plugin, a fresh
 `GradingSession` with fresh sandboxed workers, its output in its own ``judge.log`` — but the
-interpreter, pytest, torch, torch's ``_dynamo`` and the reference are imported once for the class
-instead of once per student (seconds each: bench/RESULTS.md, "Fixed costs").
+interpreter, pytest, torch, torch's ``_dynamo``, the suites and the reference are imported once
+per judge instead of once per student (two to three seconds of CPU: bench/RESULTS.md, "Fixed
+costs"). They are imported by the first session, not before it: that session's worker starts at
+once (`GradingSession.start_worker_ahead`) and its imports in the sandbox overlap the judge's.
 
 What the judge holds between two submissions is the grader's own: imported code, the reference
-solutions, the prepared CIFAR-10 arrays. No student code ever runs here (it runs in the workers,
-each sandbox and worker is a submission's own and is ended with its session), and every session
-starts from the same state: the global random generators are re-seeded and the signal handlers
-put back. A judge that crashes or hangs is the orchestrator's to replace; the submission it was
-grading is recorded as a grader fault.
+solutions, the prepared CIFAR-10 arrays. No student code ever runs here (it runs in the workers;
+each sandbox and worker is one submission's and ends with its session), and every session starts
+from the same state: the global random generators are re-seeded and the signal handlers put
+back. With `GradeRequest.ahead`, the next submission's session is made and its worker started
+while this one is graded (`session.prepare`); it is its own session, with its own uid and files,
+and it is closed if that submission does not come next. A judge that crashes or hangs is the
+orchestrator's to replace; the submission it was grading is recorded as a grader fault.
 
 Requests arrive on fd 3 and replies leave on fd 4, as wire frames of the typed messages of
-`autograder.common.protocol` (`JudgeStart`, `JudgeReady`, `GradeRequest`, `GradeDone`).
+`autograder.common.protocol` (`JudgeReady`, `GradeRequest`, `GradeDone`).
 """
 
 from __future__ import annotations
 
 import gc
-import importlib
-import json
 import os
 import random
 import signal
@@ -33,26 +35,13 @@ from typing import BinaryIO
 
 from autograder.common import typed, wire
 from autograder.common.config import GradingConfig
-from autograder.common.protocol import GradeDone, GradeRequest, JudgeReady, JudgeStart
+from autograder.common.protocol import GradeDone, GradeRequest, JudgeReady
 
 REQUEST_FD = 3
 REPLY_FD = 4
 LIMITS = wire.Limits(4 * 2**20, 4 * 2**20)
 """A request is a command line: far below this."""
 HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGALRM)
-
-
-def preload(start: JudgeStart) -> None:
-    """Import what every session will use: pytest, the plugin, the libraries and the references."""
-    import pytest  # noqa: F401
-
-    import autograder.judge.plugin  # noqa: F401
-    from autograder.judge.references import reference_module
-
-    for name in start.preload:
-        importlib.import_module(name)
-    for module in start.references:
-        reference_module(module)
 
 
 def fresh_state(handlers: dict[int, object]) -> None:
@@ -147,14 +136,14 @@ def _interrupt(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
 
 
-def main(start_json: str) -> None:
-    start = typed.parse(JudgeStart, json.loads(start_json), "start")
+def main() -> None:
     for sig in (signal.SIGTERM, signal.SIGHUP):  # as in a session: unwind, close what is open, exit
         signal.signal(sig, _interrupt)
     requests = os.fdopen(REQUEST_FD, "rb", buffering=0)
     replies = os.fdopen(REPLY_FD, "wb")
     began = time.monotonic()
-    preload(start)
+    import pytest  # noqa: F401  (the rest — torch, the suites, the reference — comes with the first
+    import autograder.judge.plugin  # noqa: F401  session, while its worker starts: see the docstring)
     settle()
     wire.write_frame(replies, typed.to_plain(JudgeReady(ready=True, pid=os.getpid(),
                                                         startup_seconds=time.monotonic() - began)))
@@ -165,4 +154,4 @@ def main(start_json: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main()

@@ -1,7 +1,11 @@
 """Grading one submission: its workers, its CIFAR-10, its training runs and the results so far.
 
-The session lives as long as the judge's pytest run. Its configuration arrives resolved
-(`GradingConfig`): nothing is decided again here, so the results record what graded them.
+The session lives as long as the judge's pytest run for that submission; a judge server
+(`autograder.judge.server`) may make it a little earlier, while it grades the submission before,
+so that its worker is already starting (`prepare`, `session_for`). Everything a session holds is
+its submission's own: its workers (with uids and memory cgroups of their generation), their
+copies and scratch, its results. Its configuration arrives resolved (`GradingConfig`): nothing is
+decided again here, so the results record what graded them.
 """
 
 from __future__ import annotations
@@ -267,7 +271,6 @@ class GradingSession:
         if self._ahead is not None:
             self._ahead.release()
             self._ahead = None
-
 
 
 _AHEAD: dict[tuple[Path, str], GradingSession] = {}

@@ -205,7 +205,7 @@ def run(plan_: ClassRun, stream: TextIO = sys.stdout) -> int:
 
     def lane() -> None:
         """Grade submissions one after another in a judge server of this lane's, until none is left."""
-        judge = runner.new_judge(config, judges, problems=plan_.problems)
+        judge = runner.new_judge(config, judges)
         made.append(judge)
         job = take()
         try:

@@ -1,9 +1,10 @@
 """The orchestrator's handle on a judge server (`autograder.judge.server`): one process that grades
 the submissions handed to it one after another, each exactly as a judge process of its own would.
 
-A class run keeps one server per submission graded at once, so the judge's start — an
-interpreter, pytest, torch, torch's ``_dynamo``, the reference: two to three seconds of CPU on a
-2-core machine (bench/RESULTS.md, "Fixed costs") — is paid once per lane, not once per student.
+A class run keeps one server per submission graded at once (a lane), so the judge's start — an
+interpreter, pytest, torch, torch's ``_dynamo``, the suites, the reference: two to three seconds
+of CPU on a 2-core machine (bench/RESULTS.md, "Fixed costs") — is paid once per lane, not once per
+student.
 What the guarantees of a judge per submission become:
 
 * **A wall-clock bound per submission** (`Budget.judge_timeout`): past it the server is ended
@@ -20,7 +21,6 @@ What the guarantees of a judge per submission become:
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import select
@@ -34,16 +34,17 @@ from pathlib import Path
 from typing import Any
 
 from autograder.common import limits, typed, wire
-from autograder.common.protocol import GradeAhead, GradeDone, GradeRequest, JudgeReady, JudgeStart
+from autograder.common.protocol import GradeAhead, GradeDone, GradeRequest, JudgeReady
 
 STOP_GRACE = 10.0
 """Seconds a judge gets to stop its workers after SIGTERM before it is killed."""
-MAX_SESSIONS = 64
-"""Submissions one server grades before it is replaced by a fresh one (bounds any growth over a
-long class; the judge's workers' uids cycle through as many values, see `sandbox.slot_uid`)."""
-START_TIMEOUT = 600.0
-"""Seconds a server may take to import what it preloads (torch takes seconds; a loaded machine
-tens of times longer)."""
+MAX_SESSIONS = 32
+"""Submissions one server grades before it is replaced by a fresh one: bounds what a long class
+can accumulate in it, and keeps its sessions (each submission's own, and one made ahead for the
+next: at most two per submission) within the `sandbox.GENERATIONS` whose workers' uids differ."""
+START_TIMEOUT = 300.0
+"""Seconds a server may take to start (pytest and the plugin: a fraction of a second on an idle
+machine; a loaded one was seen tens of times slower)."""
 REPLY_LIMITS = wire.Limits(1 << 20, 1 << 20)
 
 
@@ -124,8 +125,7 @@ class _Pipe:
 class JudgeServer:
     """One judge server, started on first use and replaced when it fails; used by one thread at a time."""
 
-    def __init__(self, start: JudgeStart, *, cwd: Path, env: dict[str, str], judges: Judges) -> None:
-        self.start_message = start
+    def __init__(self, *, cwd: Path, env: dict[str, str], judges: Judges) -> None:
         self.cwd, self.env, self.judges = cwd, env, judges
         self._proc: subprocess.Popen[bytes] | None = None
         self._requests: Any = None
@@ -157,14 +157,16 @@ class JudgeServer:
             os.dup2(a, 3)
             os.dup2(b, 4)
 
-        argv = [sys.executable, "-m", "autograder.judge.server", json.dumps(typed.to_plain(self.start_message))]
+        argv = [sys.executable, "-m", "autograder.judge.server"]
         try:
             self._proc = self.judges.start(argv, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
                                            stdout=self._output, stderr=subprocess.STDOUT,
                                            preexec_fn=in_child, pass_fds=(3, 4))
-        except OSError as exc:
+        except OSError as exc:  # InterruptedError among them: grading is being stopped
             os.close(req_w)
             os.close(rep_r)
+            if isinstance(exc, InterruptedError):
+                raise
             raise JudgeFailed(f"the judge could not be started: {exc}") from None
         finally:
             os.close(req_r)

@@ -25,7 +25,6 @@ import functools
 import hashlib
 import json
 import os
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +32,7 @@ from pathlib import Path
 from autograder.common import budgets, results_json
 from autograder.common.config import GradingConfig
 from autograder.common.contract import BY_MODULE
-from autograder.common.protocol import GradeAhead, JudgeStart
+from autograder.common.protocol import GradeAhead
 from autograder.common.results import Status, SubmissionResult, merge_regrade
 from autograder.orchestrator.judge_server import STOP_GRACE, JudgeFailed, Judges, JudgeServer, end, stop_judges
 
@@ -42,8 +41,6 @@ __all__ = ["STOP_GRACE", "Judges", "JudgeServer", "end", "stop_judges"]
 PACKAGE = Path(__file__).resolve().parents[1]
 """The installed ``autograder`` package: its judge holds the graded suites and the reference."""
 GRADED_SUITES = PACKAGE / "judge" / "suites"
-NUMPY_ONLY = ("problem4", "problem5")
-"""Problems whose checks need no torch in the judge."""
 
 
 @dataclass(frozen=True)
@@ -108,31 +105,11 @@ def judge_args(job: Job, config: GradingConfig, suites: list[str] | None = None,
     return args
 
 
-def judge_command(job: Job, config: GradingConfig, suites: list[str] | None = None,
-                  problems: list[str] | None = None) -> list[str]:
-    """The same grading as a judge process of its own (``python -m pytest …``), for a person to run."""
-    return [sys.executable, "-m", "pytest", *judge_args(job, config, suites, problems)]
-
-
-def judge_start(config: GradingConfig, suites: list[str] | None = None,
-                problems: list[str] | None = None) -> JudgeStart:
-    """What a judge server preloads for these problems: torch unless only the NumPy problems are
-    graded, and the reference of each (problem 2's, and so the variations', imports torchvision)."""
-    wanted = list(problems or BY_MODULE)
-    if suites:
-        named = [Path(s.split("::")[0]).stem.removeprefix("test_") for s in suites]
-        if all(n in BY_MODULE for n in named):
-            wanted = [m for m in wanted if m in named]
-    torch = any(m not in NUMPY_ONLY for m in wanted)
-    return JudgeStart(preload=("numpy", "torch") if torch else ("numpy",), references=tuple(wanted))
-
-
-def new_judge(config: GradingConfig, judges: Judges, suites: list[str] | None = None,
-              problems: list[str] | None = None) -> JudgeServer:
+def new_judge(config: GradingConfig, judges: Judges) -> JudgeServer:
     """A judge server for gradings with ``config`` (started on its first submission)."""
     env = dict(os.environ)
     env["AUTOGRADE_CACHE"] = str(config.cache)
-    return JudgeServer(judge_start(config, suites, problems), cwd=GRADED_SUITES, env=env, judges=judges)
+    return JudgeServer(cwd=GRADED_SUITES, env=env, judges=judges)
 
 
 def _hash_tree(h: "hashlib._Hash", root: Path, suffixes: tuple[str, ...] = ()) -> None:
@@ -235,7 +212,7 @@ def grade(job: Job, config: GradingConfig, suites: list[str] | None = None, *,
     judges = judges or Judges()
     own = judge is None
     if judge is None:
-        judge = new_judge(config, judges, suites, problems)
+        judge = new_judge(config, judges)
     job.out_dir.mkdir(parents=True, exist_ok=True)
     earlier = _previous(job) if problems else None
     for stale in (job.results_path, job.key_path):

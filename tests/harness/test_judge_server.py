@@ -18,7 +18,7 @@ import pytest
 from autograder.common import config as cfg
 from autograder.common.results import Status, SubmissionResult
 from autograder.judge import sandbox
-from autograder.orchestrator import runner
+from autograder.orchestrator import judge_server, runner
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -94,7 +94,7 @@ def test_a_judge_grading_in_turn_gives_each_the_same_result_as_a_judge_of_its_ow
     (exits / "problem4.py").write_text("import os\n\ndef softmax(x):\n    os._exit(3)\n")
     folders += [wrong, exits]
     judges = runner.Judges()
-    judge = runner.new_judge(config(), judges, SUITES)
+    judge = runner.new_judge(config(), judges)
     try:  # as a class is graded: each submission's worker starts while the one before is graded
         in_turn = [grade_in(judge, f, tmp_path / "in-turn", judges=judges, ahead=after)
                    for f, after in zip(folders, folders[1:] + [None])]
@@ -115,7 +115,7 @@ def test_a_judge_that_crashes_costs_only_the_submission_it_was_grading(tmp_path:
     (crash / "JUDGE_FAULT").write_text("crash")
     suites = SUITES[1:] + [FAULTY]
     judges = runner.Judges()
-    judge = runner.new_judge(config(), judges, suites)
+    judge = runner.new_judge(config(), judges)
     try:
         results = [grade_in(judge, f, tmp_path / "out", suites, judges) for f in (before, crash, after)]
     finally:
@@ -134,7 +134,7 @@ def test_a_judge_that_hangs_is_stopped_at_its_bound_and_the_next_submission_grad
     (hang / "JUDGE_FAULT").write_text("hang")
     suites = SUITES[1:] + [FAULTY]
     judges = runner.Judges()
-    judge = runner.new_judge(config(), judges, suites)
+    judge = runner.new_judge(config(), judges)
     try:
         judge.start()  # its imports are not the hang's to time
         job = runner.Job(hang.resolve(), (tmp_path / "out" / "hang").resolve())
@@ -162,7 +162,7 @@ def test_nothing_of_one_submission_reaches_the_next(tmp_path: Path) -> None:
         folders.append(folder)
     suites = [SUITES[1]]
     judges = runner.Judges()
-    judge = runner.new_judge(config(), judges, suites)
+    judge = runner.new_judge(config(), judges)
     try:
         results = [grade_in(judge, f, tmp_path / "out", suites, judges) for f in folders]
     finally:
@@ -193,7 +193,7 @@ def test_a_worker_started_ahead_for_a_submission_not_graded_next_leaves_nothing(
     monkeypatch.setenv("TMPDIR", str(judge_tmp))  # the workers' copies and scratch folders go here
     suites = [SUITES[1]]
     judges = runner.Judges()
-    judge = runner.new_judge(config(), judges, suites)
+    judge = runner.new_judge(config(), judges)
     try:
         a = grade_in(judge, first, tmp_path / "out", suites, judges, ahead=never)
         b = grade_in(judge, other, tmp_path / "out", suites, judges, ahead=never)
@@ -202,3 +202,20 @@ def test_a_worker_started_ahead_for_a_submission_not_graded_next_leaves_nothing(
     assert a.status is b.status is Status.GRADED and a.score == b.score == a.max_score > 0
     assert verdicts(a) == verdicts(b)
     assert sorted(p.name for p in judge_tmp.iterdir()) == []
+
+
+def test_a_judge_is_replaced_after_its_share_of_submissions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After `MAX_SESSIONS` submissions a fresh judge takes over (what a long class may accumulate
+    in one judge is bounded); the grades do not change."""
+    monkeypatch.setattr(judge_server, "MAX_SESSIONS", 2)
+    folders = [reference_copy(tmp_path / f"s{i}") for i in range(3)]
+    suites = [SUITES[1]]
+    judges = runner.Judges()
+    judge = runner.new_judge(config(), judges)
+    try:
+        results = [grade_in(judge, f, tmp_path / "out", suites, judges) for f in folders]
+    finally:
+        judge.stop()
+    assert judge.starts == 2
+    assert all(r.status is Status.GRADED for r in results)
+    assert verdicts(results[0]) == verdicts(results[1]) == verdicts(results[2])
