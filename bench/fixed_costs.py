@@ -188,6 +188,28 @@ def measure(repeat: int, data: str) -> dict[str, list[tuple[float, float]]]:
     return rows
 
 
+PER_LANE = "each submission → once per judge (a lane of the class, up to 32 submissions)"
+PAID = {
+    "a Python interpreter's start (`python -c pass`)": "each submission, twice (judge, worker) → once (its worker)",
+    "judge: pytest, numpy and the plugin": PER_LANE,
+    "judge: torch": PER_LANE,
+    "judge: torch._dynamo (imported by the first torch.optim optimizer)": PER_LANE + " (problem 1's SGD check)",
+    "judge: torchvision (after torch and _dynamo)": PER_LANE + " (the reference of problems 2, 3)",
+    "judge: the reference modules (all ten)": PER_LANE,
+    "reference answers of problems 1, 4, 5, as their checks compute them: first time in a process": PER_LANE,
+    "the same answers again in that process (a warm judge)": "each submission (not cached: see below)",
+    "CIFAR-10: find the source, check its key, map the prepared arrays (judge)": PER_LANE + " (training problems)",
+    "worker: sandbox and interpreter, nothing preloaded": "each submission (a fresh sandbox and worker)",
+    "worker: + numpy": "each submission",
+    "worker: + numpy, torch": "each submission graded on problems 1–3",
+    "worker: + numpy, torch, torchvision (and the training probes)":
+        "each submission graded on problems 1–3 → only those graded on 2 or 3, or whose code imports torchvision",
+    "`autograde report` of one student (a process: its imports and the pages)": "each run (unchanged)",
+    "report pages of one student, rendered in a warm process": "each submission, once per run (unchanged)",
+}
+"""How often each part is paid: before issue 19 (one judge process per submission) → now."""
+
+
 def load_line() -> str:
     one, five, _ = os.getloadavg()
     return f"load average {one:.2f} (1 min), {five:.2f} (5 min) when it ended"
@@ -200,12 +222,12 @@ def render(rows: dict[str, list[tuple[float, float]]], repeat: int, command: str
              f"Command: `{command}`", "", f"Date: {time.strftime('%Y-%m-%d %H:%M')}", "",
              f"Median of {repeat} runs, each in a fresh process. A judge-side row is the time added by "
              "that step after the rows above it (one process, in this order).", "",
-             "| part | wall s | CPU s |", "|---|---:|---:|"]
+             "| part | wall s | CPU s | paid |", "|---|---:|---:|---|"]
     for label, values in rows.items():
         wall = statistics.median(v[0] for v in values)
         cpus = [v[1] for v in values if v[1] == v[1]]
         cpu = f"{statistics.median(cpus):.3f}" if cpus else "–"
-        lines.append(f"| {label} | {wall:.3f} | {cpu} |")
+        lines.append(f"| {label} | {wall:.3f} | {cpu} | {PAID.get(label, '')} |")
     return "\n".join(lines) + "\n"
 
 

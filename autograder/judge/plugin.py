@@ -29,7 +29,7 @@ from autograder.common import results_json
 from autograder.common.contract import BY_MODULE, PROBLEMS
 from autograder.common.results import Outcome, Status, TestResult, Visibility
 from autograder.judge.outcomes import classify, feedback_text
-from autograder.judge.references import reference_module
+from autograder.judge.references import import_ahead, reference_module
 from autograder.judge.session import GradingSession, session_for
 from autograder.judge.worker_client import Worker
 
@@ -166,12 +166,13 @@ class GradingPlugin:
         return [m for m in found if self.wanted is None or m in self.wanted]
 
     def start_training(self) -> None:
-        """The submission's worker and the trainings start now, while the checks are still being
-        collected (importing torch takes seconds): from the suites named and --problems, as
-        collection will confirm."""
+        """The submission's worker and the trainings start now, and the reference is imported,
+        while the checks are still being collected (importing torch takes seconds): from the
+        suites named and --problems, as collection will confirm."""
         candidates = self._named_modules()
         self.session.start_worker_ahead(frozenset(candidates))
         self.session.trainings.start([m for m in candidates if m in budgets.TRAINED])
+        import_ahead(candidates)
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         if self.wanted is not None:
