@@ -341,11 +341,9 @@ def main() -> None:
                                "none on this machine; rerun with `--device cuda` where one is present")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    shown = [a for a in sys.argv[1:]]
-    if "--data" in shown:  # a path of this machine: say where it came from instead
-        i = shown.index("--data")
-        shown[i:i + 2] = []
-    command = "python bench/bench.py " + " ".join(shown) + (
+    shown = (["--small"] if args.small else []) + ([f"--repeat {args.repeat}"] if args.repeat else []) + (
+        [f"--device {args.device}"] if args.device != "cpu" else [])  # no paths of this machine
+    command = " ".join(["python bench/bench.py", *shown]) + (
         " (CIFAR-10 from $AUTOGRADE_DATA or --data)" if config.data is not None else "")
     if args.figures is not None:
         args.figures.write_text(json.dumps({"figures": figures, "command": command.strip()}, indent=1))

@@ -36,6 +36,8 @@ from typing import BinaryIO
 from autograder.common import typed, wire
 from autograder.common.config import GradingConfig
 from autograder.common.protocol import GradeDone, GradeRequest, JudgeReady
+from autograder.judge import session
+from autograder.judge.session import GradingSession
 
 REQUEST_FD = 3
 REPLY_FD = 4
@@ -59,11 +61,10 @@ def fresh_state(handlers: dict[int, object]) -> None:
         torch.manual_seed(0)
 
 
-def grade(request: GradeRequest, handlers: dict[int, object]) -> int:
-    """Run one submission's pytest session here, its output (fds 1 and 2) into ``request.log``."""
+def grade(request: GradeRequest, handlers: dict[int, object]) -> tuple[int, list[GradingSession]]:
+    """Run one submission's pytest session here, its output (fds 1 and 2) into ``request.log``;
+    pytest's exit status, and the sessions made ahead before it (those it did not take are stale)."""
     import pytest
-
-    from autograder.judge import session
 
     fresh_state(handlers)
     earlier = session.prepared()  # made for this request; whatever it does not take goes after it
@@ -83,7 +84,7 @@ def grade(request: GradeRequest, handlers: dict[int, object]) -> int:
             os.dup2(log, 2)
         finally:
             os.close(log)
-        status = int(pytest.main(list(request.args)))
+        status = int(pytest.main(list(request.args), plugins=[FreezeAfterCollection()]))
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -91,16 +92,24 @@ def grade(request: GradeRequest, handlers: dict[int, object]) -> int:
         os.dup2(saved[1], 2)
         os.close(saved[0])
         os.close(saved[1])
-        session.discard_prepared(earlier)
-        fresh_state(handlers)
-        settle()
-    return status
+    return status, earlier
 
 
-def settle() -> None:
-    """Collect what a session left and freeze the rest (`gc.freeze`): the collector then never
-    scans torch's hundreds of thousands of objects again — pytest alone collects twice per session,
-    0.15 s each with torch loaded and nothing frozen (bench/RESULTS.md)."""
+class FreezeAfterCollection:
+    """Once a session has collected its checks, what is loaded by then — torch, the suites, the
+    reference, imported by the first session — is frozen out of the collector's sight
+    (`gc.freeze`): pytest collects twice at the end of every session, 0.15 s each with torch's
+    hundreds of thousands of objects in view."""
+
+    def pytest_collection_finish(self) -> None:
+        gc.freeze()
+
+
+def settle(handlers: dict[int, object], stale: list[GradingSession]) -> None:
+    """After a session's answer is sent: close the sessions made ahead that it did not take, put
+    the state back, collect what it left and freeze the rest."""
+    session.discard_prepared(stale)
+    fresh_state(handlers)
     gc.collect()
     gc.freeze()
 
@@ -109,8 +118,6 @@ def serve(requests: BinaryIO, replies: BinaryIO) -> None:
     """Grade each request in turn until the orchestrator closes the pipe; a session that was
     interrupted (SIGTERM: grading is being stopped) ends the judge after its answer."""
     import pytest
-
-    from autograder.judge import session
 
     handlers = {sig: signal.getsignal(sig) for sig in HANDLED_SIGNALS}
     try:
@@ -121,9 +128,10 @@ def serve(requests: BinaryIO, replies: BinaryIO) -> None:
                 return
             request = typed.parse(GradeRequest, frame, "request")
             started = time.monotonic()
-            status = grade(request, handlers)
+            status, stale = grade(request, handlers)
             wire.write_frame(replies, typed.to_plain(GradeDone(id=request.id, exit_status=status,
                                                               seconds=time.monotonic() - started)))
+            settle(handlers, stale)  # after the answer: the orchestrator goes on meanwhile
             if status == pytest.ExitCode.INTERRUPTED:
                 return
     except KeyboardInterrupt:  # SIGTERM or SIGHUP while waiting for a submission
@@ -144,7 +152,7 @@ def main() -> None:
     began = time.monotonic()
     import pytest  # noqa: F401  (the rest — torch, the suites, the reference — comes with the first
     import autograder.judge.plugin  # noqa: F401  session, while its worker starts: see the docstring)
-    settle()
+    gc.freeze()
     wire.write_frame(replies, typed.to_plain(JudgeReady(ready=True, pid=os.getpid(),
                                                         startup_seconds=time.monotonic() - began)))
     serve(requests, replies)
