@@ -193,14 +193,20 @@ def run(plan_: ClassRun, stream: TextIO = sys.stdout) -> int:
     judges = runner.Judges()
     made: list[runner.JudgeServer] = []
     todo = collections.deque(plan_.submissions)
+    lanes = min(plan_.jobs, max(1, len(plan_.submissions)))
     taking = threading.Lock()
     finished: queue.SimpleQueue[runner.Graded | None] = queue.SimpleQueue()
-    # with a core to spare, a judge starts the next submission's worker while it grades this one
-    ahead = plan_.jobs * busy_cores(plan_.problems, config.train_workers) < cfg.available_cores()
+    # with a core to spare, a judge starts the next submission's worker while it grades this one —
+    # when that worker also fits in the memory planned (shares for workers_at_once workers)
+    busy = busy_cores(plan_.problems, config.train_workers)
+    ahead = plan_.jobs * busy < cfg.available_cores() and plan_.jobs * (busy + 1) <= config.workers_at_once
 
-    def take() -> runner.Job | None:
+    def take(*, ahead_of_time: bool = False) -> runner.Job | None:
+        """The next submission to grade; ``ahead_of_time`` (claimed while the lane still grades
+        another): only while no other lane would go without one for it."""
         with taking:
-            folder = todo.popleft() if todo and not judges.stopping else None
+            spare = len(todo) >= lanes if ahead_of_time else bool(todo)
+            folder = todo.popleft() if spare and not judges.stopping else None
         return runner.Job(folder.resolve(), (out / folder.name).resolve()) if folder is not None else None
 
     def lane() -> None:
@@ -210,7 +216,7 @@ def run(plan_: ClassRun, stream: TextIO = sys.stdout) -> int:
         job = take()
         try:
             while job is not None:
-                after = take()
+                after = take(ahead_of_time=True) if ahead else None
                 hint = None
                 if ahead and after is not None and runner.needs_grading(after, config, problems=plan_.problems,
                                                                        force=plan_.force):
@@ -218,14 +224,13 @@ def run(plan_: ClassRun, stream: TextIO = sys.stdout) -> int:
                 progress.start(job.submission.name, job.progress_path)
                 finished.put(runner.grade_cached(job, config, problems=plan_.problems, force=plan_.force,
                                                  judges=judges, judge=judge, ahead=hint))
-                job = after
+                job = after if after is not None else take()
         except InterruptedError:  # grading is being stopped
             pass
         finally:
             finished.put(None)
 
     previous = _stop_on_signals(judges) if threading.current_thread() is threading.main_thread() else {}
-    lanes = min(plan_.jobs, max(1, len(plan_.submissions)))
     pool = ThreadPoolExecutor(max_workers=lanes)
     try:
         futures = [pool.submit(lane) for _ in range(lanes)]
