@@ -188,7 +188,7 @@ def measure(repeat: int, data: str) -> dict[str, list[tuple[float, float]]]:
     return rows
 
 
-PER_LANE = "each submission → once per judge (a lane of the class, up to 32 submissions)"
+PER_LANE = "each submission → once per judge (a lane: up to 32 submissions)"
 PAID = {
     "a Python interpreter's start (`python -c pass`)": "each submission, twice (judge, worker) → once (its worker)",
     "judge: pytest, numpy and the plugin": PER_LANE,
@@ -197,7 +197,7 @@ PAID = {
     "judge: torchvision (after torch and _dynamo)": PER_LANE + " (the reference of problems 2, 3)",
     "judge: the reference modules (all ten)": PER_LANE,
     "reference answers of problems 1, 4, 5, as their checks compute them: first time in a process": PER_LANE,
-    "the same answers again in that process (a warm judge)": "each submission (not cached: see below)",
+    "the same answers again in that process (a warm judge)": "each submission (not cached: docs/training.md)",
     "CIFAR-10: find the source, check its key, map the prepared arrays (judge)": PER_LANE + " (training problems)",
     "worker: sandbox and interpreter, nothing preloaded": "each submission (a fresh sandbox and worker)",
     "worker: + numpy": "each submission",
@@ -207,7 +207,7 @@ PAID = {
     "`autograde report` of one student (a process: its imports and the pages)": "each run (unchanged)",
     "report pages of one student, rendered in a warm process": "each submission, once per run (unchanged)",
 }
-"""How often each part is paid: before issue 19 (one judge process per submission) → now."""
+"""How often each part is paid: before judge servers (one judge process per submission) → now."""
 
 
 def load_line() -> str:
