@@ -231,3 +231,47 @@ REPLIES: dict[str, Any] = {
 }
 """Each probe's reply type: what the judge accepts back (``Any`` for a student function's own
 value, which the checks type themselves)."""
+
+
+# -- the orchestrator and a judge server ----------------------------------------------------------
+Argument = Annotated[str, MaxLen(1_000_000)]
+
+
+@dataclass(frozen=True)
+class JudgeReady:
+    """A judge server's handshake: its imports are done, it waits for submissions."""
+
+    ready: bool
+    pid: int
+    startup_seconds: Seconds
+
+
+@dataclass(frozen=True)
+class GradeAhead:
+    """The submission a judge server grades next: its worker may start while this one is graded."""
+
+    submission: Argument
+    config: Argument
+    """Its `GradingConfig`, as JSON."""
+    problems: Annotated[list[Name], MaxLen(100)]
+    """The contract modules it will be graded on."""
+
+
+@dataclass(frozen=True)
+class GradeRequest:
+    """Grade one submission: pytest's command line for it (``--submission DIR`` and the rest, as a
+    judge process of its own would get) and the file that gets its output (judge.log)."""
+
+    id: int
+    args: Annotated[list[Argument], MaxLen(10_000)]
+    log: Argument
+    ahead: GradeAhead | None = None
+
+
+@dataclass(frozen=True)
+class GradeDone:
+    """The judge's answer to a `GradeRequest`: pytest's exit status; the results are in the files."""
+
+    id: int
+    exit_status: int
+    seconds: Seconds

@@ -29,8 +29,8 @@ from autograder.common import results_json
 from autograder.common.contract import BY_MODULE, PROBLEMS
 from autograder.common.results import Outcome, Status, TestResult, Visibility
 from autograder.judge.outcomes import classify, feedback_text
-from autograder.judge.references import reference_module
-from autograder.judge.session import NUMPY_ONLY, GradingSession
+from autograder.judge.references import import_ahead, reference_module
+from autograder.judge.session import GradingSession, session_for
 from autograder.judge.worker_client import Worker
 
 PLUGIN_KEY = pytest.StashKey["GradingPlugin"]()
@@ -68,7 +68,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except (cfg.ConfigError, ValueError, TypeError) as exc:
         raise pytest.UsageError(str(exc)) from None
     results = config.getoption("results")
-    plugin = GradingPlugin(config, GradingSession(grading, Path(submission), Path(results) if results else None))
+    plugin = GradingPlugin(config, session_for(grading, Path(submission), Path(results) if results else None))
     config.stash[PLUGIN_KEY] = plugin
     config.pluginmanager.register(plugin, "autograder-grading")
     _interrupt_on(signal.SIGTERM, signal.SIGHUP)
@@ -166,11 +166,13 @@ class GradingPlugin:
         return [m for m in found if self.wanted is None or m in self.wanted]
 
     def start_training(self) -> None:
-        """The trainings start now, while the checks are still being collected (importing torch
-        takes seconds): from the suites named and --problems, as collection will confirm."""
+        """The submission's worker and the trainings start now, and the reference is imported,
+        while the checks are still being collected (importing torch takes seconds): from the
+        suites named and --problems, as collection will confirm."""
         candidates = self._named_modules()
-        self.session.needs_torch = any(m not in NUMPY_ONLY for m in candidates)
+        self.session.start_worker_ahead(frozenset(candidates))
         self.session.trainings.start([m for m in candidates if m in budgets.TRAINED])
+        import_ahead(candidates)
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         if self.wanted is not None:
@@ -183,8 +185,8 @@ class GradingPlugin:
             except pytest.UsageError as exc:
                 self.session.grader_fault = str(exc)
                 raise
-        # a worker for the NumPy problems alone starts without torch (seconds saved per student)
-        self.session.needs_torch = any(problem_of(i) not in NUMPY_ONLY for i in items)
+        # the worker preloads only what the collected checks use (`GradingSession.preload`)
+        self.session.problems = frozenset(map(problem_of, items))
         self.session.trainings.keep([p for p in map(problem_of, items) if p in budgets.TRAINED])
 
     @pytest.hookimpl(tryfirst=True)

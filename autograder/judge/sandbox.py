@@ -222,13 +222,20 @@ def grader_package() -> Path:
 
 WORKERS_PER_JUDGE = 8
 """The main worker and up to seven training workers: each has a uid (and so a process limit) of its own."""
+GENERATIONS = 64
+"""Sessions a judge runs before its workers' uids repeat (a judge server is replaced before: see
+`judge_server.MAX_SESSIONS`): no two submissions a judge grades share a uid, and so nothing the
+kernel keeps per uid (a process count, a user keyring) passes from one to another."""
 
 
-def slot_uid(slot: int = 0) -> int:
-    """The uid of this judge's worker number ``slot``, unique among concurrent judges on the machine."""
+def slot_uid(slot: int = 0, generation: int = 0) -> int:
+    """The uid of this judge's worker number ``slot`` for its submission number ``generation``:
+    unique among concurrent judges on the machine, and among a judge's last `GENERATIONS`
+    submissions."""
     if not 0 <= slot < WORKERS_PER_JUDGE:
         raise ValueError(f"worker slot {slot} out of range")
-    return UID_BASE + (os.getpid() % 100_000) * WORKERS_PER_JUDGE + slot
+    block = (os.getpid() % 100_000) * GENERATIONS + generation % GENERATIONS
+    return UID_BASE + block * WORKERS_PER_JUDGE + slot
 
 
 def prepare_scratch(scratch: Path) -> None:

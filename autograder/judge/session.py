@@ -1,12 +1,17 @@
 """Grading one submission: its workers, its CIFAR-10, its training runs and the results so far.
 
-The session lives as long as the judge's pytest run. Its configuration arrives resolved
-(`GradingConfig`): nothing is decided again here, so the results record what graded them.
+The session lives as long as the judge's pytest run for that submission; a judge server
+(`autograder.judge.server`) may make it a little earlier, while it grades the submission before,
+so that its worker is already starting (`prepare`, `session_for`). Everything a session holds is
+its submission's own: its workers (with uids and memory cgroups of their generation), their
+copies and scratch, its results. Its configuration arrives resolved (`GradingConfig`): nothing is
+decided again here, so the results record what graded them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import time
 from pathlib import Path
 from typing import Any
@@ -18,12 +23,20 @@ from autograder.common.results import ProblemRun, Status, SubmissionResult, Test
 from autograder.judge import notebooks, sandbox
 from autograder.judge.checks import NotGraded
 from autograder.judge.training_runs import TrainingRuns
-from autograder.judge.worker_client import SandboxFault, Worker, WorkerSettings
+from autograder.judge.worker_client import SandboxFault, StartedAhead, Worker, WorkerSettings
 
 MAX_REPORT_MD = 200_000
 """Characters of a student's report.md kept for the report."""
 NUMPY_ONLY = frozenset({"problem4", "problem5"})
 """Problems whose checks need no torch in the worker (its start is seconds faster)."""
+_CIFAR: dict[tuple[str, str], Any] = {}
+"""CIFAR-10 as prepared for a data source and cache folder, kept by a judge that grades several
+submissions in turn (the grader's own data, read-only to every worker; `cifar.prepare` checks
+the source's key each time: a tenth of a second)."""
+_SESSIONS = itertools.count()
+"""Sessions this judge has run: a judge server grades submissions in turn, each a session."""
+SOURCE_SCAN_BYTES = 4 * 2**20
+"""Bytes of a submission's Python files read to see whether it imports torchvision."""
 
 
 class GradingSession:
@@ -31,6 +44,8 @@ class GradingSession:
 
     def __init__(self, config: GradingConfig, submission: Path, results_path: Path | None) -> None:
         self.config = config
+        self.generation = next(_SESSIONS)
+        """This session's number in the judge; its workers' uids and cgroups are its own."""
         self.budget = budgets.budget(config.budget)
         self.submission = submission.resolve()
         self.results_path = results_path
@@ -41,9 +56,13 @@ class GradingSession:
             started_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         )
         self.grader_fault = ""
-        self.needs_torch = True
+        self.problems: frozenset[str] | None = None
+        """The problems this session grades (None: not known yet, so every one)."""
+        self._torchvision: tuple[frozenset[str], bool] | None = None
+        """Whether the code graded for these problems uses torchvision (`preload`)."""
         self.needs_data = False
         self._worker: Worker | None = None
+        self._ahead: StartedAhead | None = None
         self._cifar: Any = None
         self._cifar_error: str | None = None
         self.mode, self._mode_error = self._sandbox_mode()
@@ -83,9 +102,80 @@ class GradingSession:
         if report.is_file() and not report.is_symlink():
             self.result.report_md = report.read_bytes()[:MAX_REPORT_MD].decode("utf-8", errors="replace")
 
+    def _imports_torchvision(self, problems: frozenset[str]) -> bool:
+        """Whether the code the worker may import for ``problems`` mentions torchvision: the
+        submission's ``.py`` files (read up to `SOURCE_SCAN_BYTES`) and the modules made of its
+        notebooks, less the contract modules of the problems not graded. Only decides a preload."""
+        if not self.submission.is_dir():
+            return False
+        others = {f"{p.module}.py" for p in PROBLEMS if p.module not in problems}
+        budget = SOURCE_SCAN_BYTES
+        sources = [m.source.encode() for m in (self.result.notebook.modules if self.result.notebook else [])
+                   if m.module in problems]
+        for path in sorted(self.submission.rglob("*.py"))[:200]:
+            if budget <= 0:
+                break
+            if path.is_symlink() or not path.is_file() or (path.parent == self.submission and path.name in others):
+                continue
+            try:
+                with path.open("rb") as f:
+                    sources.append(f.read(budget))
+            except OSError:
+                continue
+            budget -= len(sources[-1])
+        return any(b"torchvision" in s for s in sources)
+
+    @property
+    def needs_torch(self) -> bool:
+        """Whether a graded check needs torch in the worker."""
+        return self.problems is None or any(p not in NUMPY_ONLY for p in self.problems)
+
+    def preload(self) -> tuple[str, ...]:
+        """What the worker imports before its handshake (so that a student's import time is their
+        own): numpy; torch unless only the NumPy problems are graded; torchvision (and with it
+        the training probes) when a CIFAR-10 problem is graded or the submission imports it. A
+        worker for problems 1, 4 and 5 of a student who does not use torchvision starts a second
+        faster (bench/RESULTS.md, "Fixed costs")."""
+        if not self.needs_torch:
+            return ("numpy",)
+        if self.problems is None or any(p in budgets.TRAINED for p in self.problems):
+            return ("numpy", "torch", "torchvision")
+        if self._torchvision is None or self._torchvision[0] != self.problems:
+            self._torchvision = (self.problems, self._imports_torchvision(self.problems))
+        return ("numpy", "torch", "torchvision") if self._torchvision[1] else ("numpy", "torch")
+
     # -- the workers --------------------------------------------------------------------------
+    def begin(self, results_path: Path | None) -> None:
+        """Begin grading now (a session made ahead, see `prepare`): its clock starts here."""
+        self.results_path = results_path
+        self.started = time.monotonic()
+        self.result.started_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+    def start_worker_ahead(self, problems: frozenset[str]) -> None:
+        """Start the submission's worker now, for ``problems`` (the suites named and --problems, as
+        collection will confirm), on a thread of its own: its start — seconds of imports in the
+        sandbox — overlaps the judge's collection, or the previous submission's grading in a judge
+        server. CIFAR-10 is mounted when a training problem is among them."""
+        self.problems = problems
+        self.needs_data = any(p in budgets.TRAINED for p in problems)
+        if self._ahead is not None or self._worker is not None or self.result.status is not Status.GRADED:
+            return
+        data_dir = None
+        if self.needs_data:
+            try:
+                data_dir = self.cifar().worker_dir
+            except NotGraded:
+                pass  # the training checks will say so themselves
+        try:
+            settings = self.worker_settings(data_dir)
+        except SandboxFault:
+            return  # the checks meet it themselves
+        self._ahead = StartedAhead(lambda: Worker(settings))
+
     def worker(self, *, with_data: bool = False) -> Worker:
         """The submission's worker; ``with_data`` (re)starts it with CIFAR-10 mounted."""
+        if self._ahead is not None and self._worker is None:
+            self._worker = self._ahead.get()
         data_dir = self.cifar().worker_dir if with_data else None
         if data_dir is None and self._worker is None and self.needs_data:
             try:
@@ -103,11 +193,11 @@ class GradingSession:
         """How this submission's worker number ``slot`` runs (SandboxFault: no sandbox can be used)."""
         if self.mode is None:
             raise SandboxFault(self._mode_error)
-        preload = ("numpy", "torch", "torchvision") if self.needs_torch else ("numpy",)
         return WorkerSettings(
             submission=self.submission, mode=self.mode, data=data_dir, device=self.config.device,
             memory=self.config.worker_memory, gpu_memory_fraction=self.config.gpu_memory_fraction(),
-            preload=preload, submission_timeout=self.budget.submission_timeout, slot=slot,
+            preload=self.preload(), submission_timeout=self.budget.submission_timeout, slot=slot,
+            generation=self.generation,
             notebook=self.result.notebook)
 
     def start_seconds(self) -> float:
@@ -119,10 +209,15 @@ class GradingSession:
         if self._cifar is None and self._cifar_error is None:
             from autograder.judge import cifar
 
-            try:
-                self._cifar = cifar.prepare(self.config)
-            except cifar.DataUnavailable as exc:
-                self._cifar_error = str(exc)
+            key = (str(self.config.data), str(self.config.cache))
+            known = _CIFAR.get(key)
+            if known is not None and known.worker_dir.is_dir():
+                self._cifar = known  # prepared by an earlier session of this judge: the same files
+            else:
+                try:
+                    self._cifar = _CIFAR[key] = cifar.prepare(self.config)
+                except cifar.DataUnavailable as exc:
+                    self._cifar_error = str(exc)
         if self._cifar_error is not None:
             raise NotGraded(self._cifar_error)
         return self._cifar
@@ -174,4 +269,45 @@ class GradingSession:
         if self._worker is not None:
             self._worker.close()
             self._worker = None
+        if self._ahead is not None:
+            self._ahead.release()
+            self._ahead = None
 
+
+_AHEAD: dict[tuple[Path, str], GradingSession] = {}
+"""Sessions made ahead of their grading (`prepare`), by submission and configuration."""
+
+
+def prepare(config: GradingConfig, submission: Path, problems: frozenset[str]) -> None:
+    """Make the session of the submission this judge grades next and start its worker now (a
+    judge server does this while it grades the one before: see `autograder.judge.server`)."""
+    session = GradingSession(config, submission, None)
+    key = (session.submission, config.to_json())
+    superseded = _AHEAD.pop(key, None)
+    if superseded is not None:
+        superseded.close()
+    session.start_worker_ahead(problems)
+    _AHEAD[key] = session
+
+
+def session_for(config: GradingConfig, submission: Path, results_path: Path | None) -> GradingSession:
+    """The session that grades ``submission``: the one made ahead for it if any, else a new one."""
+    made = _AHEAD.pop((submission.resolve(), config.to_json()), None)
+    if made is None:
+        return GradingSession(config, submission, results_path)
+    made.begin(results_path)
+    return made
+
+
+def prepared() -> list[GradingSession]:
+    """The sessions made ahead and not taken yet."""
+    return list(_AHEAD.values())
+
+
+def discard_prepared(sessions: list[GradingSession] | None = None) -> None:
+    """Close those of ``sessions`` (default: all) made ahead and still not taken: their workers
+    and files go."""
+    for key, session in list(_AHEAD.items()):
+        if sessions is None or any(session is s for s in sessions):
+            del _AHEAD[key]
+            session.close()

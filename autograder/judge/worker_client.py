@@ -26,7 +26,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from autograder.common import limits, protocol, typed, wire
 from autograder.common.contract import BY_MODULE
@@ -64,6 +64,9 @@ class WorkerSettings:
     """Libraries the worker imports before its handshake (not counted in a student's import time)."""
     slot: int = 0
     """Which of the judge's workers this is (0: the main one); decides its uid."""
+    generation: int = 0
+    """Which of the judge's submissions this worker is for (a judge server grades several in
+    turn); decides its uid and the name of its memory cgroup together with ``slot``."""
     notebook: NotebookConversion | None = None
     """The modules the judge made of the submission's notebooks, written into the worker's copy."""
 
@@ -244,7 +247,7 @@ class Worker:
 
     def __init__(self, settings: WorkerSettings) -> None:
         self.settings = settings
-        self.uid = sandbox.slot_uid(settings.slot) if os.getuid() == 0 else None
+        self.uid = sandbox.slot_uid(settings.slot, settings.generation) if os.getuid() == 0 else None
         self._tmp = Path(tempfile.mkdtemp(prefix="autograde-"))
         os.chmod(self._tmp, 0o711)
         self._copy = self._tmp / "submission"
@@ -311,7 +314,7 @@ class Worker:
     def _memory(self) -> limits.ResourceLimits:
         """This start's memory bound: a cgroup of the worker's own when the host allows one."""
         s = self.settings
-        name = f"autograde-{os.getpid()}-{s.slot}-{self.starts}"
+        name = f"autograde-{os.getpid()}-{s.generation}-{s.slot}-{self.starts}"
         self._cgroup = MemoryCgroup.create(name, s.memory)
         gib = s.memory / limits.GiB
         if self._cgroup is not None:
@@ -539,3 +542,53 @@ def _failure_from_error(error: ProbeError, where: str, doing: str) -> ProbeFailu
                             f"checked — {error.message}", where=where)
     return ProbeFailure(FailureKind.RAISED, f"{loc}: {error.type or 'Error'}: {error.message}", where=loc,
                         details=error.traceback)
+
+
+class StartedAhead:
+    """A worker made and started on a thread of its own, ahead of its first use: while the judge
+    collects its checks, or while it grades the submission before (`autograder.judge.server`).
+
+    The thread lives until `release`, after the worker is closed: bubblewrap's ``--die-with-parent``
+    (and a limits-only worker's parent-death signal) follows the *thread* that started the process,
+    so a thread that ended after the start would take the worker with it. A start that fails is
+    kept by the worker itself (`Worker.start` raises it again on first use), so the checks report
+    it exactly as they would have.
+    """
+
+    def __init__(self, make: Callable[[], Worker]) -> None:
+        self._make = make
+        self._ready = threading.Event()
+        self._release = threading.Event()
+        self._worker: Worker | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="worker-start", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._worker = self._make()
+            try:
+                self._worker.start()
+            except SandboxFault:
+                pass  # the worker raises it on first use
+        except BaseException as exc:  # noqa: BLE001 — raised to the first caller of `get`
+            self._error = exc
+        finally:
+            self._ready.set()
+        self._release.wait()
+
+    def get(self) -> Worker:
+        """The worker, once its start is over (what making it raised is raised here)."""
+        self._ready.wait()
+        if self._error is not None:
+            raise self._error
+        assert self._worker is not None
+        return self._worker
+
+    def release(self) -> None:
+        """Close the worker if no one took it, and let the thread end."""
+        self._ready.wait()
+        if self._worker is not None:
+            self._worker.close()
+        self._release.set()
+        self._thread.join(timeout=10)

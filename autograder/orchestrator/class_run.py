@@ -1,4 +1,5 @@
-"""Grading a class: plan the run once, grade every submission in a judge of its own, account for all.
+"""Grading a class: plan the run once, grade every submission with a fresh session of its own in a
+judge server per lane (`runner`, `judge_server`), account for all.
 
 `plan` resolves everything before any judge starts — the configuration (device, budget, seed,
 training workers, each worker's memory share), the sandbox (bubblewrap must run unless
@@ -11,11 +12,13 @@ started; results already written stay as they were.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import queue
 import signal
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -131,6 +134,13 @@ def _with_data(config: cfg.GradingConfig) -> cfg.GradingConfig:
     return config
 
 
+def busy_cores(problems: list[str] | None, train_workers: int) -> int:
+    """Cores one submission keeps busy while it is graded: its trainings side by side (at most one
+    per training problem), else one."""
+    trained = [p for p in (problems or budgets.TRAINED) if p in budgets.TRAINED]
+    return max(1, min(train_workers, len(trained)))
+
+
 def _stop_on_signals(judges: runner.Judges) -> dict[int, object]:
     """Make SIGTERM/SIGINT/SIGHUP end every judge, then this process (status 128 + the signal)."""
     def handler(signum: int, _frame: FrameType | None) -> None:
@@ -181,24 +191,60 @@ def run(plan_: ClassRun, stream: TextIO = sys.stdout) -> int:
     progress = Progress(len(plan_.submissions), plan_.jobs, stream=stream)
     graded: list[runner.Graded] = []
     judges = runner.Judges()
+    made: list[runner.JudgeServer] = []
+    todo = collections.deque(plan_.submissions)
+    lanes = min(plan_.jobs, max(1, len(plan_.submissions)))
+    taking = threading.Lock()
+    finished: queue.SimpleQueue[runner.Graded | None] = queue.SimpleQueue()
+    # with a core to spare, a judge starts the next submission's worker while it grades this one —
+    # when that worker also fits in the memory planned (shares for workers_at_once workers)
+    busy = busy_cores(plan_.problems, config.train_workers)
+    ahead = plan_.jobs * busy < cfg.available_cores() and plan_.jobs * (busy + 1) <= config.workers_at_once
 
-    def one(folder: Path) -> runner.Graded:
-        job = runner.Job(folder.resolve(), (out / folder.name).resolve())
-        progress.start(folder.name, job.progress_path)
-        return runner.grade_cached(job, config, problems=plan_.problems, force=plan_.force, judges=judges)
+    def take(*, ahead_of_time: bool = False) -> runner.Job | None:
+        """The next submission to grade; ``ahead_of_time`` (claimed while the lane still grades
+        another): only while no other lane would go without one for it."""
+        with taking:
+            spare = len(todo) >= lanes if ahead_of_time else bool(todo)
+            folder = todo.popleft() if spare and not judges.stopping else None
+        return runner.Job(folder.resolve(), (out / folder.name).resolve()) if folder is not None else None
+
+    def lane() -> None:
+        """Grade submissions one after another in a judge server of this lane's, until none is left."""
+        judge = runner.new_judge(config, judges)
+        made.append(judge)
+        job = take()
+        try:
+            while job is not None:
+                after = take(ahead_of_time=True) if ahead else None
+                hint = None
+                if ahead and after is not None and runner.needs_grading(after, config, problems=plan_.problems,
+                                                                       force=plan_.force):
+                    hint = runner.ahead_of(after, config, plan_.problems)
+                progress.start(job.submission.name, job.progress_path)
+                finished.put(runner.grade_cached(job, config, problems=plan_.problems, force=plan_.force,
+                                                 judges=judges, judge=judge, ahead=hint))
+                job = after if after is not None else take()
+        except InterruptedError:  # grading is being stopped
+            pass
+        finally:
+            finished.put(None)
 
     previous = _stop_on_signals(judges) if threading.current_thread() is threading.main_thread() else {}
-    pool = ThreadPoolExecutor(max_workers=plan_.jobs)
+    pool = ThreadPoolExecutor(max_workers=lanes)
     try:
-        futures = [pool.submit(one, s) for s in plan_.submissions]
-        for future in as_completed(futures):
-            try:
-                g = future.result()
-            except InterruptedError:
+        futures = [pool.submit(lane) for _ in range(lanes)]
+        open_lanes = lanes
+        while open_lanes:
+            g = finished.get()
+            if g is None:
+                open_lanes -= 1
                 continue
             graded.append(g)
             progress.finish(g.result, cached=g.cached, note=incomplete_note(g.result),
                             regraded_because=g.regraded_because)
+        for future in futures:
+            future.result()  # a lane that failed otherwise than by being stopped is a bug: say so
     except Stopped as stop:
         pool.shutdown(wait=True, cancel_futures=True)
         progress.close()
@@ -208,6 +254,7 @@ def run(plan_: ClassRun, stream: TextIO = sys.stdout) -> int:
         return 128 + stop.signum
     finally:
         pool.shutdown(wait=True)
+        runner.stop_judges(made)
         for sig, handler in previous.items():
             signal.signal(sig, handler)  # type: ignore[arg-type]
     progress.close()

@@ -1,11 +1,14 @@
-"""Grading runs: one judge process (pytest) per submission, several at a time, cached and sharded.
+"""Grading runs: each submission graded by a judge (pytest), several at a time, cached and sharded.
 
-Each submission is graded by ``python -m pytest <the judge's suites> --submission DIR`` in a
-process of its own, so that one submission can never disturb another's judge, and a judge that
-crashes, or runs past its budget's wall-clock bound, still leaves a results file (status
-``grader_fault``) instead of a missing student. The judge gets the configuration resolved, whole
-(``--grading-config``), a wall-clock bound (`Budget.judge_timeout`) and an address-space bound of
-its own; every judge this process started is ended when it is told to stop (`Judges`).
+Each submission is graded by the judge's pytest session ``pytest <the judge's suites> --submission
+DIR`` (`judge_args`), run in a judge server (`judge_server.JudgeServer`) that grades the
+submissions of one lane of a class in turn — each with a fresh session, fresh sandboxed workers and
+its own judge.log — so that the judge's imports are paid once per lane. A judge that crashes, or
+runs past its budget's wall-clock bound (`Budget.judge_timeout`), still leaves a results file
+(status ``grader_fault``) for that submission instead of a missing student, and the next
+submission gets a fresh judge. The judge gets the configuration resolved, whole
+(``--grading-config``), and an address-space bound of its own; every judge this process started is
+ended when it is told to stop (`Judges`).
 
 A finished grading leaves ``cache-key`` beside its results: what decided the grade (the
 submission's files, the grader's own files, the settings). A rerun skips a submission whose key
@@ -22,25 +25,22 @@ import functools
 import hashlib
 import json
 import os
-import resource
-import signal
-import subprocess
-import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.common import budgets, limits, results_json
+from autograder.common import budgets, results_json
 from autograder.common.config import GradingConfig
 from autograder.common.contract import BY_MODULE
+from autograder.common.protocol import GradeAhead
 from autograder.common.results import Status, SubmissionResult, merge_regrade
+from autograder.orchestrator.judge_server import STOP_GRACE, JudgeFailed, Judges, JudgeServer, end, stop_judges
+
+__all__ = ["STOP_GRACE", "Judges", "JudgeServer", "end", "stop_judges"]
 
 PACKAGE = Path(__file__).resolve().parents[1]
 """The installed ``autograder`` package: its judge holds the graded suites and the reference."""
 GRADED_SUITES = PACKAGE / "judge" / "suites"
-STOP_GRACE = 10.0
-"""Seconds a judge gets to stop its workers after SIGTERM before it is killed."""
 
 
 @dataclass(frozen=True)
@@ -71,50 +71,6 @@ class Job:
         return self.out_dir / "cache-key"
 
 
-class Judges:
-    """The judge processes this run started, so that a signal can end every one of them."""
-
-    def __init__(self) -> None:
-        self._running: set[subprocess.Popen[bytes]] = set()
-        self._lock = threading.Lock()
-        self.stopping = False
-
-    def start(self, argv: list[str], **kwargs: object) -> subprocess.Popen[bytes]:
-        with self._lock:
-            if self.stopping:
-                raise InterruptedError("grading is being stopped")
-            proc = subprocess.Popen(argv, start_new_session=True, **kwargs)  # type: ignore[call-overload]
-            self._running.add(proc)
-            return proc
-
-    def done(self, proc: subprocess.Popen[bytes]) -> None:
-        with self._lock:
-            self._running.discard(proc)
-
-    def stop_all(self) -> None:
-        """SIGTERM to every judge (each stops its workers and removes their files), SIGKILL to those
-        still there after `STOP_GRACE`; no judge is started after this."""
-        with self._lock:
-            self.stopping = True
-            running = list(self._running)
-        for proc in running:
-            end(proc)
-
-
-def end(proc: subprocess.Popen[bytes], grace: float = STOP_GRACE) -> None:
-    """Stop a judge: SIGTERM to its process group, SIGKILL after ``grace`` seconds."""
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            return
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
 def parse_problems(text: str) -> list[str]:
     """``"1,3_2,problem4"`` → ``["problem1", "problem3_2", "problem4"]``; ``"3"`` means all six 3-(n)."""
     names = ", ".join(m.removeprefix("problem") for m in BY_MODULE)
@@ -131,11 +87,11 @@ def parse_problems(text: str) -> list[str]:
     return out
 
 
-def judge_command(job: Job, config: GradingConfig, suites: list[str] | None = None,
-                  problems: list[str] | None = None) -> list[str]:
-    """The pytest command line that grades ``job`` (all graded suites unless ``suites`` names files)."""
-    cmd = [
-        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+def judge_args(job: Job, config: GradingConfig, suites: list[str] | None = None,
+               problems: list[str] | None = None) -> list[str]:
+    """pytest's command line that grades ``job`` (all graded suites unless ``suites`` names files)."""
+    args = [
+        "-q", "-p", "no:cacheprovider",
         "-c", str(GRADED_SUITES / "pytest.ini"), "--rootdir", str(GRADED_SUITES),
         *(suites or [str(GRADED_SUITES)]),
         "--submission", str(job.submission), "--results", str(job.results_path),
@@ -145,17 +101,15 @@ def judge_command(job: Job, config: GradingConfig, suites: list[str] | None = No
         "--timeout", str(budgets.budget(config.budget).check_timeout),
     ]
     if problems:
-        cmd += ["--problems", ",".join(problems)]
-    return cmd
+        args += ["--problems", ",".join(problems)]
+    return args
 
 
-def _bound_judge_memory() -> None:
-    """In the judge's child before exec: a soft address-space bound of its own (a backstop against a
-    reply that decodes into far more than it should); the hard limit stays, so that its workers can
-    set theirs."""
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    soft = limits.JUDGE_ADDRESS_SPACE if hard == resource.RLIM_INFINITY else min(limits.JUDGE_ADDRESS_SPACE, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+def new_judge(config: GradingConfig, judges: Judges) -> JudgeServer:
+    """A judge server for gradings with ``config`` (started on its first submission)."""
+    env = dict(os.environ)
+    env["AUTOGRADE_CACHE"] = str(config.cache)
+    return JudgeServer(cwd=GRADED_SUITES, env=env, judges=judges)
 
 
 def _hash_tree(h: "hashlib._Hash", root: Path, suffixes: tuple[str, ...] = ()) -> None:
@@ -240,33 +194,39 @@ def _previous(job: Job) -> SubmissionResult | None:
         return None
 
 
+def ahead_of(job: Job, config: GradingConfig, problems: list[str] | None = None) -> GradeAhead:
+    """What a judge server needs to start ``job``'s worker while it grades the submission before."""
+    return GradeAhead(submission=str(job.submission), config=config.to_json(),
+                      problems=list(problems or BY_MODULE))
+
+
 def grade(job: Job, config: GradingConfig, suites: list[str] | None = None, *,
-          problems: list[str] | None = None, judges: Judges | None = None) -> SubmissionResult:
-    """Grade one submission in a judge process of its own; always returns a result (and writes it).
+          problems: list[str] | None = None, judges: Judges | None = None,
+          judge: JudgeServer | None = None, ahead: GradeAhead | None = None) -> SubmissionResult:
+    """Grade one submission in ``judge`` (a judge server of this run's; without one, a judge of its
+    own, ended after); always returns a result (and writes it). ``ahead``: the submission
+    ``judge`` grades next (`ahead_of`), whose worker it may start meanwhile.
 
     With ``problems``, the other problems of an earlier result of this submission are kept.
     """
     judges = judges or Judges()
+    own = judge is None
+    if judge is None:
+        judge = new_judge(config, judges)
     job.out_dir.mkdir(parents=True, exist_ok=True)
     earlier = _previous(job) if problems else None
     for stale in (job.results_path, job.key_path):
         stale.unlink(missing_ok=True)
     started = time.monotonic()
-    env = dict(os.environ)
-    env["AUTOGRADE_CACHE"] = str(config.cache)
     bound = budgets.budget(config.budget).judge_timeout
     reason = ""
-    with job.log_path.open("wb") as log:
-        proc = judges.start(judge_command(job, config, suites, problems), cwd=GRADED_SUITES, env=env,
-                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                            preexec_fn=_bound_judge_memory)
-        try:
-            proc.wait(timeout=bound)
-        except subprocess.TimeoutExpired:
-            end(proc)
-            reason = f"the judge ran longer than its {bound:.0f} s and was stopped"
-        finally:
-            judges.done(proc)
+    try:
+        status = judge.grade(judge_args(job, config, suites, problems), job.log_path, timeout=bound, ahead=ahead)
+    except JudgeFailed as failed:
+        status, reason = None, failed.reason
+    finally:
+        if own:
+            judge.stop()
     if judges.stopping and not reason:
         reason = "grading was stopped (a signal) before this submission was finished"
     result: SubmissionResult | None = None
@@ -276,8 +236,10 @@ def grade(job: Job, config: GradingConfig, suites: list[str] | None = None, *,
         except (ValueError, KeyError, TypeError) as exc:
             reason = f"the judge wrote an unreadable results file: {exc}"
     elif not reason:
-        tail = job.log_path.read_text(errors="replace")[-2000:]
-        reason = f"the judge exited with status {proc.returncode} without results: {tail}"
+        tail = job.log_path.read_text(errors="replace")[-2000:] if job.log_path.is_file() else ""
+        reason = f"the judge exited with status {status} without results: {tail}"
+    elif job.log_path.is_file() and "while grading" in reason:
+        reason += ": " + job.log_path.read_text(errors="replace")[-2000:]
     if result is None:
         result = fault_result(job, config, reason, duration=time.monotonic() - started)
     if earlier is not None and problems and earlier.student == result.student:
@@ -304,9 +266,16 @@ class Graded:
     regraded_because: str = ""
 
 
+def needs_grading(job: Job, config: GradingConfig, suites: list[str] | None = None, *,
+                  problems: list[str] | None = None, force: bool = False) -> bool:
+    """Whether `grade_cached` would grade ``job`` (no earlier complete result with its key)."""
+    return force or cached_result(job, cache_parts(job, config, suites, problems)) is None
+
+
 def grade_cached(job: Job, config: GradingConfig, suites: list[str] | None = None, *,
                  problems: list[str] | None = None, force: bool = False,
-                 judges: Judges | None = None) -> Graded:
+                 judges: Judges | None = None, judge: JudgeServer | None = None,
+                 ahead: GradeAhead | None = None) -> Graded:
     """Grade ``job`` unless an earlier complete result has the same key."""
     parts = cache_parts(job, config, suites, problems)
     because = ""
@@ -316,7 +285,7 @@ def grade_cached(job: Job, config: GradingConfig, suites: list[str] | None = Non
             return Graded(earlier, cached=True)
         because = cache_miss_reason(job, parts)
     try:
-        result = grade(job, config, suites, problems=problems, judges=judges)
+        result = grade(job, config, suites, problems=problems, judges=judges, judge=judge, ahead=ahead)
     except InterruptedError:
         raise
     except Exception as exc:  # the batch goes on: this submission is a grader fault

@@ -17,6 +17,7 @@ Started as ``python -I -S -c BOOTSTRAP START_JSON`` (see `sandbox.bootstrap_code
 
 from __future__ import annotations
 
+import gc
 import importlib
 import importlib.metadata
 import io
@@ -197,8 +198,9 @@ def main(start_json: str) -> None:
         sys.modules["torch"].set_num_threads(start.threads)
     device_error = _start_device(start)
     from autograder.worker import probes  # noqa: F401  (registers the probes of every problem)
-    if "torch" in sys.modules:  # the training probes need torch; a NumPy-only worker has none
-        from autograder.worker import training_probes  # noqa: F401
+    if "torchvision" in start.preload:  # the training probes (and the homework's baseline they
+        from autograder.worker import training_probes  # noqa: F401  use) need torch and torchvision
+    gc.freeze()  # the collector need never scan torch's objects again while student code runs
 
     submission = Path(start.submission)
     sys.path.append(str(submission))
