@@ -228,6 +228,7 @@ def run(plan_: ClassRun, stream: TextIO = sys.stdout) -> int:
         except InterruptedError:  # grading is being stopped
             pass
         finally:
+            judge.close_requests()  # no submission follows: the server ends while the others finish
             finished.put(None)
 
     previous = _stop_on_signals(judges) if threading.current_thread() is threading.main_thread() else {}

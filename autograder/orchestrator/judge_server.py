@@ -264,8 +264,10 @@ class JudgeServer:
         except wire.ClosedError:
             proc = self._proc
             code = proc.wait(timeout=10) if proc is not None else None
+            printed = self._output_tail()  # a traceback of its own, outside the submission's session
             self.stop()
-            raise JudgeFailed(f"the judge exited with status {_status(code)} while grading") from None
+            raise JudgeFailed(f"the judge exited with status {_status(code)} while grading"
+                              + (f"; it printed: {printed.strip()}" if printed.strip() else "")) from None
         except (wire.WireError, typed.TypeMismatch) as exc:
             self.kill()
             raise JudgeFailed(f"the judge sent an unreadable reply: {exc}") from None

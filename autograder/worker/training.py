@@ -280,26 +280,24 @@ def pieces_for(module: str, lookup: Callable[[str, str], Any]) -> Pieces:
 
 # -- training ------------------------------------------------------------------------------------
 class _PreparedImages(torch.utils.data.Dataset):
-    """Images converted beforehand (only those a run will use), labels as ints."""
+    """The images through the baseline transform (`normalise`), a mini-batch at a time as the
+    loader asks, labels as ints. Converting on demand costs a third of converting the run's images
+    up front (the copies of a whole run's float images are hundreds of MB, not cache-sized)."""
 
-    def __init__(self, images: np.ndarray, labels: np.ndarray, used: np.ndarray) -> None:
-        self.labels = labels
-        self.position = np.full(len(labels), -1, dtype=np.int64)
-        self.position[used] = np.arange(len(used))
-        self.inputs = normalise(np.asarray(images[used]))
+    def __init__(self, images: np.ndarray, labels: np.ndarray) -> None:
+        self.images, self.labels = images, labels
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        return self.inputs[self.position[i]], int(self.labels[i])
+        return normalise(self.images[i:i + 1])[0], int(self.labels[i])
 
     def __getitems__(self, indices: list[int]) -> _Batch:
         """A whole mini-batch in one lookup (DataLoader asks this way when a dataset can): the
         tensors ``default_collate`` would stack from `__getitem__`, without its per-image work."""
         idx = np.asarray(indices, dtype=np.int64)
-        return _Batch(self.inputs[torch.from_numpy(self.position[idx])],
-                      torch.from_numpy(np.asarray(self.labels)[idx].astype(np.int64)))
+        return _Batch(normalise(self.images[idx]), torch.from_numpy(np.asarray(self.labels)[idx].astype(np.int64)))
 
 
 @dataclass(frozen=True)
@@ -329,8 +327,7 @@ def _student_loader(data: TrainingData, pieces: Pieces, steps: int, seed: int, d
     name = pieces.where.get("transform", "transform")
     dataset: torch.utils.data.Dataset
     if acts_as_baseline(pieces.train_transform, data.train_images, name):
-        used = np.unique(sample_order(steps, seed, len(data.train_labels)).numpy())
-        dataset = _PreparedImages(data.train_images, data.train_labels, used)
+        dataset = _PreparedImages(data.train_images, data.train_labels)
     else:
         dataset = _TransformedImages(data.train_images, data.train_labels, pieces.train_transform, name)
     epochs, per_epoch = epoch_plan(steps, len(data.train_labels))
@@ -351,8 +348,8 @@ def _grader_loop(net: nn.Module, optimizer: Any, criterion: Callable[..., Any], 
     order = sample_order(run.steps, seed, len(data.train_labels))
     labels = torch.from_numpy(np.asarray(data.train_labels)[order.numpy()]).to(device)
     if pieces.train_transform is None:
-        inputs = normalise(np.asarray(data.train_images)[order.numpy()]).to(device)
-        batch = lambda s: inputs[s * BATCH_SIZE:(s + 1) * BATCH_SIZE]  # noqa: E731
+        images, idx = data.train_images, order.numpy()
+        batch = lambda s: normalise(images[idx[s * BATCH_SIZE:(s + 1) * BATCH_SIZE]]).to(device)  # noqa: E731
     else:
         images, name = data.train_images, pieces.where["train_transform"]
         idx = order.tolist()

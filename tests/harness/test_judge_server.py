@@ -144,7 +144,8 @@ def test_a_judge_that_hangs_is_stopped_at_its_bound_and_the_next_submission_grad
         result = grade_in(judge, after, tmp_path / "out", suites, judges)
     finally:
         judge.stop()
-    assert result.status is Status.GRADED and result.score == result.max_score > 0
+    assert result.status is Status.GRADED, result.status_reason
+    assert result.score == result.max_score > 0
     assert judge.starts == 2
 
 

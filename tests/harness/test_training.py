@@ -78,8 +78,9 @@ def test_grader_order_is_what_a_seeded_random_sampler_gives():
 
 
 def test_the_students_loader_hands_out_what_default_collate_would(data):
-    """Mini-batches fetched whole (`_PreparedImages.__getitems__`) are the very tensors a plain
-    DataLoader would stack from one image at a time: values, dtypes, order."""
+    """Mini-batches fetched whole and converted on demand (`_PreparedImages.__getitems__`) are the
+    very tensors a plain DataLoader would stack from the homework's transform of one PIL image at a
+    time: values, dtypes, order."""
     from torch.utils.data.dataloader import default_collate
 
     loader, epochs = training._student_loader(data, student_pieces(), steps=10, seed=2, device="cpu")
@@ -88,7 +89,8 @@ def test_the_students_loader_hands_out_what_default_collate_would(data):
     batches = list(loader)
     assert len(batches) == len(loader) == 10
     for step, (inputs, labels) in enumerate(batches):
-        want_inputs, want_labels = default_collate([loader.dataset[i] for i in order[4 * step:4 * step + 4]])
+        want_inputs, want_labels = default_collate([(baseline.transform(training._to_pil(data.train_images[i])),
+                                                     int(data.train_labels[i])) for i in order[4 * step:4 * step + 4]])
         assert inputs.dtype == want_inputs.dtype and labels.dtype == want_labels.dtype
         assert torch.equal(inputs, want_inputs) and torch.equal(labels, want_labels)
 
