@@ -140,10 +140,7 @@ class TrainingPool:
         with self._lock:
             self._closing = True
         for worker in self.workers:
-            try:
-                worker.stop()
-            except OSError:  # the lane's thread was closing the same pipe
-                pass
+            worker.stop()  # a lane's run under way fails (its pipe closes); the lane's thread ends
         for thread in self._threads:
             thread.join(timeout=15)
         for worker in self.workers:

@@ -270,6 +270,9 @@ class Worker:
         self.memory_bound = ""
         """How this worker's memory was bounded, for the results ("a cgroup of 6.0 GiB", …)."""
         self._start_fault: SandboxFault | None = None
+        self._stopping = threading.RLock()
+        """`stop` runs on the thread using the worker and on the one closing the session at once
+        (a training lane's run cut short): one of them at a time."""
 
     # -- life cycle -------------------------------------------------------------------------
     def _argv_and_env(self, scratch: Path, worker_limits: limits.ResourceLimits) -> tuple[list[str], dict[str, str]]:
@@ -375,18 +378,19 @@ class Worker:
 
     def stop(self) -> None:
         """Kill the worker and everything it started."""
-        proc, self._proc = self._proc, None
-        if proc is not None:
-            _kill(proc)
-        if self._pipes is not None:
-            self._pipes.close()
-            self._pipes = None
-        if proc is not None and self._tails:
-            self._tails[-1].join()
-        if self._cgroup is not None:
-            self._cgroup.kill_all()
-            self._cgroup.remove()
-            self._cgroup = None
+        with self._stopping:
+            proc, self._proc = self._proc, None
+            if proc is not None:
+                _kill(proc)
+            pipes, self._pipes = self._pipes, None
+            if pipes is not None:
+                pipes.close()
+            if proc is not None and self._tails:
+                self._tails[-1].join()
+            cgroup, self._cgroup = self._cgroup, None
+            if cgroup is not None:
+                cgroup.kill_all()
+                cgroup.remove()
 
     def close(self) -> None:
         """Stop the worker and remove its copy of the submission and its scratch."""

@@ -99,3 +99,47 @@ def test_the_memory_bound_is_a_cgroup_where_the_host_allows_one(needs_bwrap: Non
     finally:
         w.close()
     assert not group.path.exists()
+
+
+class _SlowGroup:
+    """A memory group whose kill takes a moment (a process that is slow to leave), counting calls."""
+
+    def __init__(self) -> None:
+        self.kills = self.removals = 0
+
+    def kill_all(self) -> None:
+        self.kills += 1
+        time.sleep(0.2)
+
+    def remove(self) -> None:
+        self.removals += 1
+
+
+def test_a_worker_stopped_from_two_threads_at_once_is_stopped_once(tmp_path: Path) -> None:
+    """The session closing while a training lane's thread stops the same worker (its run was cut
+    short): neither raises, the worker's group is killed and removed once (a judge that raised
+    here ended with status 1, a grader fault for the submission)."""
+    import threading
+
+    (tmp_path / "problem4.py").write_text("def softmax(x):\n    return x\n")
+    w = worker(tmp_path)
+    group = _SlowGroup()
+    w._cgroup = group  # type: ignore[assignment]
+    errors: list[BaseException] = []
+    both = threading.Barrier(2)
+
+    def stop() -> None:
+        both.wait()
+        try:
+            w.stop()
+        except BaseException as exc:  # noqa: BLE001 — recorded for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=stop) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    w.close()
+    assert errors == []
+    assert (group.kills, group.removals) == (1, 1)
