@@ -27,6 +27,8 @@ from html_tree import parse
 from notebook_samples import hw3_20163140, write
 from test_contract import PROBE
 
+ROOT = Path(__file__).resolve().parents[2]
+
 NET = """\
 import torch
 import torch.nn as nn
@@ -365,6 +367,23 @@ def test_20163140_notebook_grades_full_marks_on_problems_1_4_5(hw3_notebook, tmp
     checks = sum(BY_MODULE[m].points - BY_MODULE[m].written for m in ("problem1", "problem4", "problem5"))
     assert (result.score, result.max_score) == (checks, checks)  # 36: problem 1's written 3 are a person's
     assert [m.module for m in result.notebook.modules][:1] == ["problem1"]
+
+
+@pytest.mark.usefixtures("cifar_present")
+def test_20163140_notebook_grades_as_its_py_files_on_every_problem(hw3_notebook, tmp_path):
+    """The whole rubric at `quick`: the notebook earns, check by check, what the .py files earn
+    (95 of the 97 automated points: 3-(1)'s two architecture points lost), with the same trainings."""
+    every = graded_suites(*(p.module for p in PROBLEMS))
+    from_notebook = grade_folder(hw3_notebook, tmp_path / "nb", every)
+    from_files = grade_folder(ROOT / "submissions" / "20163140", tmp_path / "py", every)
+    for result in (from_notebook, from_files):
+        assert result.status is Status.GRADED and result.not_graded == [], result.status_reason
+    points = {t.id: t.points for t in from_files.tests}
+    assert {t.id: t.points for t in from_notebook.tests} == points
+    assert (from_notebook.score, from_notebook.max_score) == (from_files.score, from_files.max_score) == (95, 97)
+    assert lost(from_notebook) == {"test_four_distinct_convolutions": 1, "test_output_layer_and_weights": 1}
+    assert ({r.problem: r.accuracy for r in from_notebook.training}
+            == {r.problem: r.accuracy for r in from_files.training})
 
 
 def test_percent_continuation_lines_and_quoted_code_are_not_magics_or_headings(tmp_path):
