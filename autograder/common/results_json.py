@@ -152,9 +152,13 @@ def student_document(view: StudentView) -> dict[str, Any]:
 
 def write_student(view: StudentView, path: Path) -> Path:
     """Write the student's feedback.json (see `student_document`); returns ``path``."""
+    return _write_json(student_document(view), path)
+
+
+def _write_json(document: dict[str, Any], path: Path) -> Path:
+    """``document`` as strict JSON (non-finite numbers as null) at ``path``; returns ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    document = finite(student_document(view))
-    path.write_text(json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False), encoding="utf-8")
+    path.write_text(json.dumps(finite(document), indent=1, ensure_ascii=False, allow_nan=False), encoding="utf-8")
     return path
 
 
@@ -171,10 +175,7 @@ def finite(value: Any) -> Any:
 
 def write(result: SubmissionResult, path: Path) -> Path:
     """Write ``result`` as Gradescope's results.json at ``path``; returns ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    document = finite(gradescope(result))
-    path.write_text(json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False), encoding="utf-8")
-    return path
+    return _write_json(gradescope(result), path)
 
 
 def read(path: Path) -> SubmissionResult:

@@ -279,7 +279,7 @@ def pieces_for(module: str, lookup: Callable[[str, str], Any]) -> Pieces:
 
 
 # -- training ------------------------------------------------------------------------------------
-class _PreparedImages(torch.utils.data.Dataset):
+class _NormalisedImages(torch.utils.data.Dataset):
     """The images through the baseline transform (`normalise`), a mini-batch at a time as the
     loader asks, labels as ints. Converting on demand costs a third of converting the run's images
     up front (the copies of a whole run's float images are hundreds of MB, not cache-sized)."""
@@ -302,7 +302,7 @@ class _PreparedImages(torch.utils.data.Dataset):
 
 @dataclass(frozen=True)
 class _Batch:
-    """A mini-batch already stacked by the dataset (see `_PreparedImages.__getitems__`)."""
+    """A mini-batch already stacked by the dataset (see `_NormalisedImages.__getitems__`)."""
 
     inputs: torch.Tensor
     labels: torch.Tensor
@@ -327,7 +327,7 @@ def _student_loader(data: TrainingData, pieces: Pieces, steps: int, seed: int, d
     name = pieces.where.get("transform", "transform")
     dataset: torch.utils.data.Dataset
     if acts_as_baseline(pieces.train_transform, data.train_images, name):
-        dataset = _PreparedImages(data.train_images, data.train_labels)
+        dataset = _NormalisedImages(data.train_images, data.train_labels)
     else:
         dataset = _TransformedImages(data.train_images, data.train_labels, pieces.train_transform, name)
     epochs, per_epoch = epoch_plan(steps, len(data.train_labels))

@@ -8,10 +8,12 @@ Graded on problems 1, 4 and 5 (no training) through `runner.grade` with a `Judge
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -32,6 +34,7 @@ pytestmark = pytest.mark.skipif(sandbox.bwrap_check()[0] is None and os.environ.
 LEAVER = '''\
 import os, sys
 from pathlib import Path
+from typing import Iterator
 
 TOKEN = (Path(__file__).parent / "token.txt").read_text().strip()
 PLACES = ["/tmp", "/scratch", "/dev/shm", os.environ.get("HOME", "/scratch"), os.getcwd()]
@@ -76,6 +79,17 @@ def job(folder: Path, out: Path) -> runner.Job:
     return runner.Job(folder.resolve(), (out / folder.name).resolve())
 
 
+@contextlib.contextmanager
+def one_judge() -> Iterator[tuple[runner.JudgeServer, runner.Judges]]:
+    """A judge server for a test's submissions, stopped however the test ends."""
+    judges = runner.Judges()
+    judge = runner.new_judge(config(), judges)
+    try:
+        yield judge, judges
+    finally:
+        judge.stop()
+
+
 def grade_in(judge: runner.JudgeServer | None, folder: Path, out: Path, suites: list[str] = SUITES,
              judges: runner.Judges | None = None, ahead: Path | None = None) -> SubmissionResult:
     """Grade ``folder`` in ``judge``; ``ahead``: the folder it grades next (its worker starts now)."""
@@ -93,14 +107,11 @@ def test_a_judge_grading_in_turn_gives_each_the_same_result_as_a_judge_of_its_ow
     exits = reference_copy(tmp_path / "exits")
     (exits / "problem4.py").write_text("import os\n\ndef softmax(x):\n    os._exit(3)\n")
     folders += [wrong, exits]
-    judges = runner.Judges()
-    judge = runner.new_judge(config(), judges)
-    try:  # as a class is graded: each submission's worker starts while the one before is graded
+    # as a class is graded: each submission's worker starts while the one before is graded
+    with one_judge() as (judge, judges):
         in_turn = [grade_in(judge, f, tmp_path / "in-turn", judges=judges, ahead=after)
                    for f, after in zip(folders, folders[1:] + [None])]
         assert judge.starts == 1 and judge.sessions == len(folders)  # one judge graded them all
-    finally:
-        judge.stop()
     alone = [grade_in(None, f, tmp_path / "alone") for f in folders]
     for a, b, folder in zip(in_turn, alone, folders):
         assert a.status is b.status is Status.GRADED, (folder.name, a.status_reason, b.status_reason)
@@ -114,12 +125,8 @@ def test_a_judge_that_crashes_costs_only_the_submission_it_was_grading(tmp_path:
     before, crash, after = (reference_copy(tmp_path / n) for n in ("before", "crash", "after"))
     (crash / "JUDGE_FAULT").write_text("crash")
     suites = SUITES[1:] + [FAULTY]
-    judges = runner.Judges()
-    judge = runner.new_judge(config(), judges)
-    try:
+    with one_judge() as (judge, judges):
         results = [grade_in(judge, f, tmp_path / "out", suites, judges) for f in (before, crash, after)]
-    finally:
-        judge.stop()
     first, crashed, last = results
     assert first.status is Status.GRADED and last.status is Status.GRADED
     assert verdicts(first) == verdicts(last)
@@ -133,17 +140,13 @@ def test_a_judge_that_hangs_is_stopped_at_its_bound_and_the_next_submission_grad
     hang, after = reference_copy(tmp_path / "hang"), reference_copy(tmp_path / "after")
     (hang / "JUDGE_FAULT").write_text("hang")
     suites = SUITES[1:] + [FAULTY]
-    judges = runner.Judges()
-    judge = runner.new_judge(config(), judges)
-    try:
+    with one_judge() as (judge, judges):
         judge.start()  # its imports are not the hang's to time
         job = runner.Job(hang.resolve(), (tmp_path / "out" / "hang").resolve())
         job.out_dir.mkdir(parents=True)
         with pytest.raises(runner.JudgeFailed, match="ran longer than its 20 s"):
             judge.grade(runner.judge_args(job, config(), suites), job.log_path, timeout=20)
         result = grade_in(judge, after, tmp_path / "out", suites, judges)
-    finally:
-        judge.stop()
     assert result.status is Status.GRADED, result.status_reason
     assert result.score == result.max_score > 0
     assert judge.starts == 2
@@ -162,12 +165,8 @@ def test_nothing_of_one_submission_reaches_the_next(tmp_path: Path) -> None:
         (folder / "token.txt").write_text(tokens[name])
         folders.append(folder)
     suites = [SUITES[1]]
-    judges = runner.Judges()
-    judge = runner.new_judge(config(), judges)
-    try:
+    with one_judge() as (judge, judges):
         results = [grade_in(judge, f, tmp_path / "out", suites, judges) for f in folders]
-    finally:
-        judge.stop()
     assert judge.starts == 1
     uids = []
     for name, r in zip(tokens, results):
@@ -193,13 +192,9 @@ def test_a_worker_started_ahead_for_a_submission_not_graded_next_leaves_nothing(
     judge_tmp.mkdir()
     monkeypatch.setenv("TMPDIR", str(judge_tmp))  # the workers' copies and scratch folders go here
     suites = [SUITES[1]]
-    judges = runner.Judges()
-    judge = runner.new_judge(config(), judges)
-    try:
+    with one_judge() as (judge, judges):
         a = grade_in(judge, first, tmp_path / "out", suites, judges, ahead=never)
         b = grade_in(judge, other, tmp_path / "out", suites, judges, ahead=never)
-    finally:
-        judge.stop()
     assert a.status is b.status is Status.GRADED and a.score == b.score == a.max_score > 0
     assert verdicts(a) == verdicts(b)
     assert sorted(p.name for p in judge_tmp.iterdir()) == []
@@ -211,12 +206,8 @@ def test_a_judge_is_replaced_after_its_share_of_submissions(tmp_path: Path, monk
     monkeypatch.setattr(judge_server, "MAX_SESSIONS", 2)
     folders = [reference_copy(tmp_path / f"s{i}") for i in range(3)]
     suites = [SUITES[1]]
-    judges = runner.Judges()
-    judge = runner.new_judge(config(), judges)
-    try:
+    with one_judge() as (judge, judges):
         results = [grade_in(judge, f, tmp_path / "out", suites, judges) for f in folders]
-    finally:
-        judge.stop()
     assert judge.starts == 2
     assert all(r.status is Status.GRADED for r in results)
     assert verdicts(results[0]) == verdicts(results[1]) == verdicts(results[2])

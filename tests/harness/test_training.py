@@ -78,13 +78,13 @@ def test_grader_order_is_what_a_seeded_random_sampler_gives():
 
 
 def test_the_students_loader_hands_out_what_default_collate_would(data):
-    """Mini-batches fetched whole and converted on demand (`_PreparedImages.__getitems__`) are the
+    """Mini-batches fetched whole and converted on demand (`_NormalisedImages.__getitems__`) are the
     very tensors a plain DataLoader would stack from the homework's transform of one PIL image at a
     time: values, dtypes, order."""
     from torch.utils.data.dataloader import default_collate
 
     loader, epochs = training._student_loader(data, student_pieces(), steps=10, seed=2, device="cpu")
-    assert epochs == 1 and isinstance(loader.dataset, training._PreparedImages)
+    assert epochs == 1 and isinstance(loader.dataset, training._NormalisedImages)
     order = training.sample_order(10, 2, len(data.train_labels)).tolist()
     batches = list(loader)
     assert len(batches) == len(loader) == 10
