@@ -107,10 +107,3 @@ def _show(array: np.ndarray) -> str:
         return np.array2string(array, precision=8, separator=", ")
     return (f"an array of shape {tuple(array.shape)} starting "
             f"{np.array2string(array.reshape(-1)[:4], precision=6, separator=', ')}")
-
-
-def expect_equal(found: Any, expected: Any, checked: str, where: str) -> None:
-    """Plain equality of plain data (numbers, strings, lists)."""
-    __tracebackhide__ = True
-    if found != expected or type(found) is not type(expected):
-        fail(checked, repr(expected), describe(found), where)

@@ -77,10 +77,6 @@ class CifarData:
     """Where the data came from, for the report."""
     classes: tuple[str, ...] = CIFAR_FOLDERS
 
-    @property
-    def test_size(self) -> int:
-        return int(self.test_labels.shape[0])
-
 
 @dataclass(frozen=True)
 class _Source:

@@ -275,14 +275,19 @@ def _names_of_target(target: ast.expr) -> set[str] | None:
     if isinstance(target, ast.Starred):
         return _names_of_target(target.value)
     if isinstance(target, (ast.Tuple, ast.List)):
-        names: set[str] = set()
-        for elt in target.elts:
-            sub = _names_of_target(elt)
-            if sub is None:
-                return None
-            names |= sub
-        return names
+        return _names_of_targets(target.elts)
     return None
+
+
+def _names_of_targets(targets: list[ast.expr]) -> set[str] | None:
+    """The names all of ``targets`` bind, or None when one of them changes an object."""
+    names: set[str] = set()
+    for target in targets:
+        sub = _names_of_target(target)
+        if sub is None:
+            return None
+        names |= sub
+    return names
 
 
 def _import_binding(alias: ast.alias) -> str:
@@ -317,13 +322,7 @@ def _binds(node: ast.stmt) -> set[str] | None:
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return {node.name}
     if isinstance(node, ast.Assign):
-        names: set[str] = set()
-        for target in node.targets:
-            sub = _names_of_target(target)
-            if sub is None:
-                return None
-            names |= sub
-        return names
+        return _names_of_targets(node.targets)
     if isinstance(node, ast.AnnAssign) and node.value is not None and isinstance(node.target, ast.Name):
         return {node.target.id}
     if isinstance(node, ast.If) and not _is_main_guard(node):

@@ -353,8 +353,3 @@ def fingerprint(tree: ast.Module, k: int = K, window: int = WINDOW) -> Fingerpri
     every = [kgram_hashes(unit.texts, k) for unit in found]
     selected = {hashes[i] for hashes in every for i in winnow(hashes, window)}
     return Fingerprint(found, every, selected, k)
-
-
-def fingerprint_source(data: bytes, k: int = K, window: int = WINDOW) -> Fingerprint:
-    """:func:`parse` then :func:`fingerprint`; raises :class:`Unreadable`."""
-    return fingerprint(parse(data), k, window)
