@@ -59,6 +59,8 @@ class ProblemView:
     """The submission has no module for this problem (its checks say so; its points are lost)."""
     notebook: NotebookModule | None = None
     """The module generated for this problem from the student's notebook, if any."""
+    not_run: str = ""
+    """Why the problem has no checks, when it has none (not graded in this run, interrupted, …)."""
 
 
 def run_note(result: SubmissionResult, module: str) -> str:
@@ -151,10 +153,12 @@ def submission_view(result: SubmissionResult, files: Sequence[str] = ()) -> Subm
         p.notebook = generated.pop(p.module, None)
     output = _ANSI.sub("", result.output)
     cut = max(0, len(output) - MAX_OUTPUT_CHARS)
-    shown = {p.module for p in problems if p.tests}
-    unrun = [UnrunProblem(w.problem, BY_MODULE[w.problem].title, BY_MODULE[w.problem].points, w.words)
-             for w in waiting if w.kind is not PendingKind.WRITTEN and w.kind is not PendingKind.NOT_GRADED
-             and w.problem in BY_MODULE and w.problem not in shown]
+    untouched = {w.problem: w.words for w in waiting if w.kind not in (PendingKind.WRITTEN, PendingKind.NOT_GRADED)}
+    for p in problems:
+        p.not_run = untouched.get(p.module, "") if not p.tests else ""
+    shown = {p.module for p in problems}
+    unrun = [UnrunProblem(m, BY_MODULE[m].title, BY_MODULE[m].points, words)
+             for m, words in untouched.items() if m in BY_MODULE and m not in shown]
     return SubmissionView(
         result=result, problems=problems, general_answers=[s for s in sections if s.problem is None],
         output=output[cut:], output_shown_from=cut, counts=_counts(result.tests),
