@@ -121,7 +121,10 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
 
 def _counts(tests: Sequence[TestResult]) -> dict[str, int]:
-    return {o.value: sum(t.outcome is o for t in tests) for o in Outcome}
+    """Passed, failed and not graded among the checks worth points; ``advice``: the advisory ones."""
+    counts = {o.value: sum(t.outcome is o and not t.advisory for t in tests) for o in Outcome}
+    counts["advice"] = sum(t.advisory for t in tests)
+    return counts
 
 
 def submission_view(result: SubmissionResult, files: Sequence[str] = ()) -> SubmissionView:
