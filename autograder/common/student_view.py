@@ -32,8 +32,8 @@ import re
 from dataclasses import dataclass, field
 
 from autograder.common.contract import ASSIGNMENT_POINTS, BY_MODULE, PROBLEMS
-from autograder.common.results import (Feedback, ManualScore, Outcome, PendingKind, Status, SubmissionResult,
-                                       TestResult, TrainingRecord, Visibility, pending_by_kind)
+from autograder.common.results import (Feedback, ManualScore, Outcome, Pending, PendingKind, Status,
+                                       SubmissionResult, TestResult, TrainingRecord, Visibility, pending_by_kind)
 
 _PATH_CHARS = r"[^\s/\\'\"(){}\[\]<>,;:|`]"
 ABSOLUTE_PATH = re.compile(
@@ -236,7 +236,7 @@ def _problem(module: str, tests: list[TestResult], manual: list[ManualScore], pu
         points=round(sum(t.points for t in visible), 4), max_points=round(sum(t.max_points for t in visible), 4),
         withheld=len(withheld), written=spec.written if spec else 0.0,
         out_of=spec.points if spec else round(sum(t.max_points for t in tests), 4), pending=pending,
-        written_pending=bool(spec and spec.written and not manual))
+        written_pending=bool(spec and spec.written and (not manual or not published)))
     if published:
         if withheld:
             problem.withheld_points = round(sum(t.points for t in withheld), 4)
@@ -258,6 +258,10 @@ def student_view(result: SubmissionResult, *, published: bool = False) -> Studen
     known = [p.module for p in PROBLEMS]
     modules = known + sorted({t.problem for t in result.tests} - set(known))
     waiting = result.pending()
+    if not published:  # written answers scored but not released: still to come, for the student
+        scored = {m.problem for m in result.manual}
+        waiting += [Pending(spec.module, spec.written, PendingKind.WRITTEN) for spec in PROBLEMS
+                    if spec.written and spec.module in scored]
     problems = []
     for module in modules:
         tests = [t for t in result.tests if t.problem == module]
@@ -269,7 +273,7 @@ def student_view(result: SubmissionResult, *, published: bool = False) -> Studen
     training = [_training(r) for r in result.training if r.problem in with_checks]
     not_graded = len(result.not_graded)
     pending = [StudentPending(points, problems_, _pending_words(kind, published))
-               for kind, points, problems_ in pending_by_kind(result.pending())]
+               for kind, points, problems_ in pending_by_kind(waiting)]
     return StudentView(
         student=result.student, published=published, graded_at=result.started_at, status=result.status,
         notice=_notice(result, not_graded), problems=problems, training=training,

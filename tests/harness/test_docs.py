@@ -39,9 +39,18 @@ def _output_folders() -> list[str]:
     return [line.strip("/") + "/" for line in lines if line.startswith("/") and line.endswith("/")]
 
 
+CODE = re.compile(r"```[^\n]*\n(?P<fenced>.*?)```"                      # fenced blocks
+                  r"|(?:(?<=\n\n)|^)(?P<indented>(?:(?: {4}|\t)[^\n]*(?:\n|$))+)"  # indented blocks
+                  r"|(?<!`)`(?P<inline>[^`\n]+)`(?!`)", re.S)
+"""Markdown's code: fenced and indented blocks, inline code."""
+
+
 def _code_spans(text: str) -> list[str]:
-    """Inline code and fenced blocks of a Markdown text."""
-    return re.findall(r"```[^\n]*\n(.*?)```", text, re.S) + re.findall(r"(?<!`)`([^`\n]+)`(?!`)", text)
+    return [m["fenced"] or m["indented"] or m["inline"] or "" for m in CODE.finditer(text)]
+
+
+def _prose(text: str) -> str:
+    return CODE.sub(" ", text)
 
 
 def named_paths(doc: Path, tops: set[str]) -> set[str]:
@@ -86,22 +95,61 @@ def _options_in(source: Path) -> set[str]:
     return found
 
 
+def _autograde_options() -> dict[str, set[str]]:
+    """Each autograde command's options, from its parser."""
+    parsers = {"grade": cli._grade_parser(), "report": cli._report_parser(), "merge": cli._merge_parser(),
+               "summary": cli._summary_parser(), "intake": cli._intake_parser(),
+               "similarity": cli._similarity_parser()}
+    assert set(parsers) == set(cli.SUBCOMMANDS)
+    return {name: {o for a in p._actions for o in a.option_strings} for name, p in parsers.items()}
+
+
+def _commands(text: str) -> list[str]:
+    """The command lines a doc shows: each line of its code blocks and inline code, continuation
+    lines (a trailing backslash) joined."""
+    lines = []
+    for span in _code_spans(text):
+        lines += re.sub(r"\\\n\s*", " ", span).splitlines()
+    return [line.strip() for line in lines if line.strip()]
+
+
+OPTION = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*[a-z0-9]")
+
+
 def test_every_command_line_option_the_docs_name_exists() -> None:
-    """An option in the docs is one of autograde's commands, the judge's pytest plugin, a bench script
-    (all read from their parsers), pytest's own, or a named other program's."""
-    ours = set().union(*(_options_in(ROOT / path) for path in _tracked()
-                         if path.endswith(".py") and path.startswith(("autograder/", "bench/", "docs/"))))
-    ours |= {"--help", "--version"}
+    """An option in a command the docs show is one of that program's — an autograde command's (read
+    from its parser), a script's of the repository (its add_argument calls), pytest's with the
+    judge's plugin, or a named other program's; an option named anywhere else is autograde's."""
+    commands = _autograde_options()
+    everything = set().union(*commands.values())
     pytest_help = subprocess.run([sys.executable, "-m", "pytest", "--help"], capture_output=True, text=True,
                                  timeout=120).stdout
-    theirs = set(re.findall(r"--[a-z][a-z0-9-]+", pytest_help)).union(*FOREIGN_OPTIONS.values())
-    unknown = {}
+    pytest_options = set(OPTION.findall(pytest_help)) | _options_in(ROOT / "autograder" / "judge" / "plugin.py")
+    foreign = set().union(*FOREIGN_OPTIONS.values())
+    unknown: dict[str, list[str]] = {}
+
+    anywhere = everything | foreign | pytest_options
+
+    def allowed(line: str) -> set[str]:
+        words = line.lstrip("$# ").split()
+        program = Path(words[0]).name if words else ""
+        script = words[1] if program.startswith("python") and len(words) > 1 else words[0] if words else ""
+        if program == "autograde":
+            return commands[words[1] if len(words) > 1 and words[1] in commands else "grade"]
+        if script.endswith(".py") and (ROOT / script).is_file():
+            return _options_in(ROOT / script)
+        if program == "pytest" or (program.startswith("python") and words[1:3] == ["-m", "pytest"]):
+            return pytest_options
+        return anywhere  # prose in code (the folder map), another program's command
+
     for doc in DOCS:
         text = doc.read_text(encoding="utf-8")
-        for option in sorted(set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*[a-z0-9]", text))):
-            if option not in ours | theirs:
-                unknown.setdefault(doc.name, []).append(option)
-    assert unknown == {}
+        for line in _commands(text):
+            found = set(OPTION.findall(line))
+            unknown.setdefault(doc.name, []).extend(sorted(found - allowed(line) - {"--help"}))
+        prose = set(OPTION.findall(_prose(text)))
+        unknown.setdefault(doc.name, []).extend(sorted(prose - anywhere))
+    assert {doc: options for doc, options in unknown.items() if options} == {}
 
 
 def test_help_lists_every_command() -> None:
