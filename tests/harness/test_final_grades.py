@@ -223,3 +223,33 @@ def test_problems_accept_the_homeworks_spellings(spelling: str) -> None:
 def test_an_unknown_problem_says_how_to_write_one() -> None:
     with pytest.raises(ValueError, match=r"unknown problem '3-7'.*3-1, 3-\(1\) and 3.1 are 3_1"):
         runner.parse_problems("3-7")
+
+
+# -- a stop before the judge took a submission leaves its folder as it was --------------------------
+class _StoppedJudge:
+    """A judge server that the stop reached first: it refuses the submission."""
+
+    def grade(self, *args: object, **kwargs: object) -> int:
+        raise InterruptedError("grading is being stopped")
+
+    def stop(self) -> None:
+        pass
+
+
+def test_a_submission_the_stop_reached_first_keeps_its_folder_as_it_was(tmp_path: Path) -> None:
+    from autograder.common import config as cfg
+
+    config = cfg.resolve({"seed": 1, "budget": "quick", "device": "cpu"})
+    sub = tmp_path / "class" / "20170001"
+    sub.mkdir(parents=True)
+    fresh = runner.Job(sub, tmp_path / "out" / "20170001")
+    with pytest.raises(InterruptedError):
+        runner.grade(fresh, config, judges=runner.Judges(), judge=_StoppedJudge())  # type: ignore[arg-type]
+    assert not fresh.out_dir.exists()  # no empty folder for the next run to trip on
+    earlier = runner.Job(sub, tmp_path / "out2" / "20170001")
+    results_json.write(partial("20170001"), earlier.results_path)
+    earlier.key_path.write_text("{}\n")
+    kept = earlier.results_path.read_bytes(), earlier.key_path.read_bytes()
+    with pytest.raises(InterruptedError):
+        runner.grade(earlier, config, judges=runner.Judges(), judge=_StoppedJudge())  # type: ignore[arg-type]
+    assert (earlier.results_path.read_bytes(), earlier.key_path.read_bytes()) == kept
