@@ -4,7 +4,6 @@ pages, grades.csv, the CI summary and the exit status — and what cannot be use
 from __future__ import annotations
 
 import csv
-import os
 import shutil
 import subprocess
 import sys
