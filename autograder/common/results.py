@@ -49,6 +49,37 @@ class Status(str, enum.Enum):
     """The grader broke before it could finish; the scores are incomplete."""
     NOT_SUBMITTED = "not_submitted"
     """A student of the roster with no submission folder: 0 of the assignment's points."""
+    INTERRUPTED = "interrupted"
+    """Grading was stopped (a signal) before this submission was finished: not graded yet, through
+    no fault of the grader or the student; running the same command again grades it."""
+
+
+class PendingKind(str, enum.Enum):
+    """Why some of a grade's points are not decided yet (see `SubmissionResult.pending`)."""
+
+    WRITTEN = "written"
+    """Written answers that a person scores and nobody has scored yet (manual.csv)."""
+    NOT_IN_RUN = "not_in_run"
+    """A problem this grading did not cover (``--problems``)."""
+    NOT_GRADED = "not_graded"
+    """Checks the grader could not run (rerun them)."""
+    INTERRUPTED = "interrupted"
+    """Grading was stopped before it got to the problem (run the same command to continue)."""
+    GRADER_FAULT = "grader_fault"
+    """The grader failed before it got to the problem (regrade)."""
+    UNGRADABLE = "ungradable"
+    """The folder holds no module of the assignment (a person decides)."""
+
+
+PENDING_WORDS: dict[PendingKind, str] = {
+    PendingKind.WRITTEN: "written answers, scored by a person (manual.csv)",
+    PendingKind.NOT_IN_RUN: "not graded in this run (--problems)",
+    PendingKind.NOT_GRADED: "checks the grader could not run (rerun)",
+    PendingKind.INTERRUPTED: "grading was interrupted (run the same command to continue)",
+    PendingKind.GRADER_FAULT: "the grader failed (regrade)",
+    PendingKind.UNGRADABLE: "nothing gradable in the folder (decide by hand)",
+}
+"""How the TA's console, pages and files name each kind of pending points."""
 
 
 @dataclass
@@ -86,6 +117,11 @@ class TestResult:
     duration: float = 0.0
     visibility: Visibility = Visibility.VISIBLE
     """Who may see the check (the suite's ``visibility`` marker)."""
+
+    @property
+    def advisory(self) -> bool:
+        """A check worth no points: its remarks are advice, never a pass or a fail of the rubric."""
+        return self.max_points == 0
 
 
 @dataclass
@@ -174,6 +210,9 @@ class SubmissionResult:
     """What the judge made of the folder's notebooks, if it has any (see `judge.notebooks`)."""
     on_roster: bool | None = None
     """Whether the student is on the class roster (None: graded without a roster)."""
+    unused_files: list[str] = field(default_factory=list)
+    """Files of the submission folder the grading did not read (paths relative to the folder): a
+    misnamed module, an older upload in a subfolder, data files."""
 
     @property
     def score(self) -> float:
@@ -190,7 +229,46 @@ class SubmissionResult:
 
     @property
     def not_graded(self) -> list[TestResult]:
-        return [t for t in self.tests if t.outcome is Outcome.NOT_GRADED]
+        """Checks worth points that the grader could not run (an advisory check costs nothing, so
+        leaving it out never makes a grade incomplete)."""
+        return [t for t in self.tests if t.outcome is Outcome.NOT_GRADED and not t.advisory]
+
+    @property
+    def out_of(self) -> float:
+        """What every grade is out of: the assignment's points, whatever a run graded."""
+        return ASSIGNMENT_POINTS
+
+    def pending(self) -> list[Pending]:
+        """The points of the assignment not decided yet, per problem and why: written answers no
+        person has scored, problems outside this grading, checks not graded, and everything left
+        when the grading was interrupted, failed or found nothing to grade. Empty: the grade is
+        final (`score` out of `out_of`)."""
+        if self.status is Status.NOT_SUBMITTED:
+            return []  # a complete 0
+        untouched = {Status.GRADED: PendingKind.NOT_IN_RUN, Status.INTERRUPTED: PendingKind.INTERRUPTED,
+                     Status.GRADER_FAULT: PendingKind.GRADER_FAULT,
+                     Status.UNGRADABLE: PendingKind.UNGRADABLE}[self.status]
+        out = []
+        for spec in PROBLEMS:
+            tests = [t for t in self.tests if t.problem == spec.module]
+            left = round(spec.points - spec.written - sum(t.max_points for t in tests), 4)
+            if left > 0:  # the problem, or part of its checks, never reached
+                out.append(Pending(spec.module, left, untouched))
+            not_run = round(sum(t.max_points for t in tests if t.outcome is Outcome.NOT_GRADED), 4)
+            if not_run:
+                out.append(Pending(spec.module, not_run, PendingKind.NOT_GRADED))
+            if spec.written and not any(m.problem == spec.module for m in self.manual):
+                out.append(Pending(spec.module, spec.written, PendingKind.WRITTEN))
+        return out
+
+    @property
+    def pending_points(self) -> float:
+        return round(sum(p.points for p in self.pending()), 4)
+
+    @property
+    def final(self) -> bool:
+        """Whether the grade is final: graded (or not submitted), nothing pending."""
+        return self.status in (Status.GRADED, Status.NOT_SUBMITTED) and not self.pending()
 
     def problems(self) -> list[ProblemScore]:
         """Scores per problem (checks and manual points together), in the contract's order."""
@@ -211,12 +289,14 @@ class SubmissionResult:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["score"], data["max_score"] = self.score, self.max_score
+        data["out_of"], data["pending_points"], data["final"] = self.out_of, self.pending_points, self.final
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SubmissionResult:
         """The model from `to_dict`'s plain data, every field checked (`typed.TypeMismatch` if not)."""
-        data = {k: v for k, v in data.items() if k not in ("score", "max_score")}
+        derived = ("score", "max_score", "out_of", "pending_points", "final")
+        data = {k: v for k, v in data.items() if k not in derived}
         return typed.parse(cls, data, "result")
 
 
@@ -239,6 +319,50 @@ def merge_regrade(earlier: SubmissionResult, later: SubmissionResult, problems: 
         runs={**{m: r for m, r in runs.items() if kept(m)}, **later.runs},
     )
     return merged
+
+
+@dataclass(frozen=True)
+class Pending:
+    """Points of one problem that are not decided yet, and why."""
+
+    problem: str
+    points: float
+    kind: PendingKind
+
+    @property
+    def words(self) -> str:
+        return PENDING_WORDS[self.kind]
+
+
+def pending_by_kind(pending: list[Pending]) -> list[tuple[PendingKind, float, list[str]]]:
+    """``pending`` grouped by why: (kind, points, problems), in the order of `PendingKind`."""
+    out = []
+    for kind in PendingKind:
+        items = [p for p in pending if p.kind is kind]
+        if items:
+            out.append((kind, round(sum(p.points for p in items), 4), [p.problem for p in items]))
+    return out
+
+
+def pending_text(result: SubmissionResult) -> str:
+    """One line that says which points of ``result`` are not decided yet and why ("" when final),
+    for the console, grades.csv and the CI summary: "64 points pending: written answers, scored by
+    a person (manual.csv): problem1 3; not graded in this run (--problems): problem2 … 61"."""
+    groups = pending_by_kind(result.pending())
+    if not groups:
+        return ""
+    parts = [f"{PENDING_WORDS[kind]}: {_problem_list(problems)} {points:g}" for kind, points, problems in groups]
+    return f"{result.pending_points:g} points pending — " + "; ".join(parts)
+
+
+def _problem_list(modules: list[str]) -> str:
+    """``problem3_1 … problem3_6`` for a run of three or more problems in contract order, else by name."""
+    order = [p.module for p in PROBLEMS]
+    if len(modules) >= 3 and all(m in order for m in modules):
+        idx = [order.index(m) for m in modules]
+        if idx == list(range(idx[0], idx[0] + len(idx))):
+            return f"{modules[0]} … {modules[-1]}"
+    return ", ".join(modules)
 
 
 @dataclass

@@ -7,8 +7,12 @@ returns. The rules:
 * **Checks** by their visibility: ``visible`` ones always, ``after_published`` ones once the
   grades are published, ``hidden`` ones never (only how many there are, and — once published —
   the points they carry, since the published grade includes them).
-* **Points and the total**: before publication, the sum of the checks shown; once published, the
-  grade itself — every check, and the points a person awarded, with the grader's comment.
+* **Points and the total**: always out of the assignment's 100. Before publication, the sum of the
+  checks shown; once published, the grade itself — every check, and the points a person awarded,
+  with the grader's comment. Whatever is not graded yet (written answers, problems not graded,
+  checks the grader could not run, an interrupted grading) is listed as pending, in the student's
+  words: a grade with points pending is never called final.
+* **Advisory checks** (worth no points) are advice, never a pass: their remarks are shown as such.
 * **Feedback** (checked / expected / found / where, details, remarks) with every absolute path
   reduced to its file name (`strip_paths`): a traceback from the sandbox or a message naming the
   grading machine's folders tells the student nothing and the machine's layout to everyone.
@@ -27,9 +31,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from autograder.common.contract import BY_MODULE, PROBLEMS
-from autograder.common.results import (Feedback, ManualScore, Outcome, Status, SubmissionResult,
-                                       TestResult, TrainingRecord, Visibility)
+from autograder.common.contract import ASSIGNMENT_POINTS, BY_MODULE, PROBLEMS
+from autograder.common.results import (Feedback, ManualScore, Outcome, Pending, PendingKind, Status,
+                                       SubmissionResult, TestResult, TrainingRecord, Visibility, pending_by_kind)
 
 _PATH_CHARS = r"[^\s/\\'\"(){}\[\]<>,;:|`]"
 ABSOLUTE_PATH = re.compile(
@@ -61,6 +65,30 @@ class StudentCheck:
     feedback: Feedback | None = None
     message: str = ""
     remarks: list[str] = field(default_factory=list)
+    advisory: bool = False
+    """Worth no points: advice, shown as such (never as a pass or a fail)."""
+
+
+@dataclass
+class StudentPending:
+    """Points not decided yet, as the student reads them."""
+
+    points: float
+    problems: list[str]
+    why: str
+
+
+def _pending_words(kind: PendingKind, published: bool) -> str:
+    """Why points are pending, in the student's words (never the grader's reason)."""
+    return {
+        PendingKind.WRITTEN: ("written answers, scored by a person: not scored yet" if published else
+                              "written answers, scored by a person: released with the grades"),
+        PendingKind.NOT_IN_RUN: "not graded yet",
+        PendingKind.NOT_GRADED: "checks the grader could not run: no points were lost, they will be rerun",
+        PendingKind.INTERRUPTED: "not graded yet: the grading was interrupted and will go on",
+        PendingKind.GRADER_FAULT: "not graded yet: the grader failed (not a fault of your code); it will be graded again",
+        PendingKind.UNGRADABLE: "no module of the assignment (problem1.py … problem5.py) was found",
+    }[kind]
 
 
 @dataclass
@@ -87,11 +115,12 @@ class StudentProblem:
     manual: StudentManual | None = None
     written: float = 0.0
     """The problem's points scored by a person (its manual maximum), shown or not."""
-
-    @property
-    def pending(self) -> float:
-        """Points of shown checks that were not graded."""
-        return round(sum(c.max_points for c in self.checks if c.outcome is Outcome.NOT_GRADED), 4)
+    out_of: float = 0.0
+    """The problem's share of the assignment's points."""
+    pending: float = 0.0
+    """Of those, the points not decided yet (checks not graded, written answers not scored)."""
+    written_pending: bool = False
+    """Its written answers are not scored yet."""
 
 
 @dataclass
@@ -129,14 +158,27 @@ class StudentView:
     """Checks (shown or not) the grader could not run: the total is incomplete."""
     unconfined: bool = False
     """Graded in limits-only mode (no sandbox): said on every page, the student's too."""
+    out_of: float = ASSIGNMENT_POINTS
+    """What the grade is out of: always the assignment's points."""
+    pending: list[StudentPending] = field(default_factory=list)
+    """Points not decided yet, by why (empty: nothing is pending)."""
+    final: bool = False
+    """The grades are published and nothing is pending: this is the grade."""
+    unused_files: list[str] = field(default_factory=list)
+    """Files of the submission the grading did not use (relative paths)."""
+
+    @property
+    def pending_points(self) -> float:
+        return round(sum(p.points for p in self.pending), 4)
 
     @property
     def checks(self) -> list[StudentCheck]:
         return [c for p in self.problems for c in p.checks]
 
     @property
-    def percent(self) -> float | None:
-        return 100 * self.score / self.max_score if self.max_score else None
+    def percent(self) -> float:
+        """The score as a percentage of the assignment's points."""
+        return 100 * self.score / self.out_of
 
 
 def shown(test: TestResult, published: bool) -> bool:
@@ -158,7 +200,7 @@ def student_check(t: TestResult) -> StudentCheck:
         name=t.name, problem=t.problem, points=t.points, max_points=t.max_points, outcome=t.outcome,
         visibility=t.visibility, feedback=None if not_graded else _feedback(t.feedback),
         message="" if not_graded else strip_paths(t.message),
-        remarks=[strip_paths(r) for r in t.remarks])
+        remarks=[strip_paths(r) for r in t.remarks], advisory=t.advisory)
 
 
 def _training(r: TrainingRecord) -> StudentTraining:
@@ -175,20 +217,26 @@ def _notice(result: SubmissionResult, not_graded: int) -> str:
     if result.status is Status.GRADER_FAULT:
         return ("The grader failed while grading your submission: these results are incomplete, "
                 "and it will be graded again. This is not a fault of your code.")
+    if result.status is Status.INTERRUPTED:
+        return ("Your submission has not been graded yet: the grading was interrupted before it was "
+                "finished, and it will go on. Nothing is wrong with your code.")
     if not_graded:
         return (f"{not_graded} check{'s' if not_graded != 1 else ''} could not be run by the grader: "
                 "no points were lost for them, and they will be rerun. Your score is incomplete until then.")
     return ""
 
 
-def _problem(module: str, tests: list[TestResult], manual: list[ManualScore], published: bool) -> StudentProblem:
+def _problem(module: str, tests: list[TestResult], manual: list[ManualScore], published: bool,
+             pending: float) -> StudentProblem:
     spec = BY_MODULE.get(module)
     visible = [t for t in tests if shown(t, published)]
     withheld = [t for t in tests if not shown(t, published)]
     problem = StudentProblem(
         module=module, title=spec.title if spec else module, checks=[student_check(t) for t in visible],
         points=round(sum(t.points for t in visible), 4), max_points=round(sum(t.max_points for t in visible), 4),
-        withheld=len(withheld), written=spec.written if spec else 0.0)
+        withheld=len(withheld), written=spec.written if spec else 0.0,
+        out_of=spec.points if spec else round(sum(t.max_points for t in tests), 4), pending=pending,
+        written_pending=bool(spec and spec.written and (not manual or not published)))
     if published:
         if withheld:
             problem.withheld_points = round(sum(t.points for t in withheld), 4)
@@ -209,27 +257,39 @@ def student_view(result: SubmissionResult, *, published: bool = False) -> Studen
     have been released, so ``after_published`` checks, withheld points and manual points show."""
     known = [p.module for p in PROBLEMS]
     modules = known + sorted({t.problem for t in result.tests} - set(known))
+    waiting = result.pending()
+    if not published:  # written answers scored but not released: still to come, for the student
+        scored = {m.problem for m in result.manual}
+        waiting += [Pending(spec.module, spec.written, PendingKind.WRITTEN) for spec in PROBLEMS
+                    if spec.written and spec.module in scored]
     problems = []
     for module in modules:
         tests = [t for t in result.tests if t.problem == module]
         manual = [m for m in result.manual if m.problem == module]
         if tests or (published and manual):
-            problems.append(_problem(module, tests, manual, published))
+            pending = round(sum(w.points for w in waiting if w.problem == module), 4)
+            problems.append(_problem(module, tests, manual, published, pending))
     with_checks = {p.module for p in problems if p.checks}
     training = [_training(r) for r in result.training if r.problem in with_checks]
     not_graded = len(result.not_graded)
+    pending = [StudentPending(points, problems_, _pending_words(kind, published))
+               for kind, points, problems_ in pending_by_kind(waiting)]
     return StudentView(
         student=result.student, published=published, graded_at=result.started_at, status=result.status,
         notice=_notice(result, not_graded), problems=problems, training=training,
         score=round(sum(p.points for p in problems), 4), max_score=round(sum(p.max_points for p in problems), 4),
         withheld=sum(p.withheld for p in problems), not_graded=not_graded,
-        unconfined=result.sandbox == "limits only")
+        unconfined=result.sandbox == "limits only", out_of=result.out_of, pending=pending,
+        final=published and result.final, unused_files=list(result.unused_files))
 
 
 def summary_text(view: StudentView) -> str:
     """The view as a few lines of text: results.json's ``output``, and the LMS feedback."""
-    what = "grade" if view.published else "checks shown to you"
-    lines = [f"{view.student}: {view.score:g} / {view.max_score:g} ({what})"]
+    what = ("grade" if view.final else "grade so far, not final" if view.published
+            else "checks shown to you so far")
+    lines = [f"{view.student}: {view.score:g} / {view.out_of:g} ({what})"]
+    for p in view.pending:
+        lines.append(f"Pending, {p.points:g} point{'s' if p.points != 1 else ''} ({', '.join(p.problems)}): {p.why}")
     if view.not_graded:
         lines.append("INCOMPLETE: " + view.notice)
     elif view.notice:
@@ -240,14 +300,19 @@ def summary_text(view: StudentView) -> str:
             extras.append(f"written answers {p.manual.points:g} / {p.manual.max_points:g}, scored by a person")
         if p.withheld:
             extras.append(f"{p.withheld} check{'s' if p.withheld != 1 else ''} not shown")
+        if p.pending:
+            extras.append(f"{p.pending:g} pending")
         note = f"  ({'; '.join(extras)})" if extras else ""
-        lines.append(f"  {p.module:<11} {p.points:g} / {p.max_points:g}{note}")
+        lines.append(f"  {p.module:<11} {p.points:g} / {p.out_of:g}{note}")
         if p.manual is not None and p.manual.comment:
             lines += [f"    {line}" for line in p.manual.comment.splitlines()]
-    if not view.published:
-        if view.withheld:
-            lines.append(f"{view.withheld} more check{'s' if view.withheld != 1 else ''} "
-                         "count in your grade and are released with it.")
-        if any(p.written for p in view.problems):
-            lines.append("Written answers are scored by a person; their points are released with the grades.")
+        for c in p.checks:
+            if c.advisory and c.remarks:
+                lines += [f"    advice: {remark}" for remark in c.remarks]
+    if view.unused_files:
+        lines.append("Not used by the grading: " + ", ".join(view.unused_files[:20])
+                     + (f" and {len(view.unused_files) - 20} more" if len(view.unused_files) > 20 else ""))
+    if not view.published and view.withheld:
+        lines.append(f"{view.withheld} more check{'s' if view.withheld != 1 else ''} "
+                     "count in your grade and are released with it.")
     return "\n".join(lines)

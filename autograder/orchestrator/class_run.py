@@ -3,11 +3,15 @@ judge server per lane (`runner`, `judge_server`), account for all.
 
 `plan` resolves everything before any judge starts — the configuration (device, budget, seed,
 training workers, each worker's memory share), the sandbox (bubblewrap must run unless
-limits-only is asked for by name), the CIFAR-10 data when a training problem is graded (found,
-read and decoded once here) — and refuses with a usage error naming what was tried. `run` grades,
-prints a line per submission that says when its grade is incomplete, ends with one line of counts,
-and returns the exit status. SIGTERM, SIGINT and SIGHUP end every judge (and so every worker) it
-started; results already written stay as they were.
+limits-only is asked for by name), a usable GPU when ``--device cuda`` is asked for, the output
+folder (never inside a submission or, unless it is the default, a class folder), the class's
+manual.csv (every row usable, every student known), the CIFAR-10 data when a training problem is
+graded (found, read and decoded once here) — and refuses with a usage error naming what was
+tried. `run` grades, prints a line per submission that says what of its grade is pending, ends
+with one line of counts, and returns the exit status (`exit_status`). SIGTERM, SIGINT and SIGHUP
+end every judge (and so every worker) it started; the submissions being graded are recorded as
+interrupted (not graded yet), results already written stay as they were, and the same command
+continues where the run stopped.
 """
 
 from __future__ import annotations
@@ -26,16 +30,16 @@ from typing import TextIO
 
 from autograder.common import budgets, limits
 from autograder.common import config as cfg
-from autograder.common.results import Status, SubmissionResult
-from autograder.orchestrator import roster, runner
-from autograder.orchestrator.discovery import Skipped, changed_since, find_submissions
+from autograder.common.results import PENDING_WORDS, Status, SubmissionResult, pending_by_kind, pending_text
+from autograder.orchestrator import manual, roster, runner
+from autograder.orchestrator.discovery import Skipped, changed_since, check_output_folder, find_submissions
+from autograder.orchestrator.exit_status import SIGNAL_BASE, Exit, of_run
 from autograder.orchestrator.progress import Progress
 from autograder.orchestrator.roster import Roster
 
-EXIT_OK, EXIT_GRADER_FAULT, EXIT_USAGE, EXIT_BELOW, EXIT_INCOMPLETE = 0, 1, 2, 3, 4
-"""0 every grade complete; 1 the grader failed on a submission; 2 a usage error (nothing graded);
-3 a score below --fail-under; 4 some checks were not graded (the grade is incomplete). When
-several hold, the lowest number other than 0 wins, but 2 is only ever alone."""
+EXIT_OK, EXIT_GRADER_FAULT, EXIT_USAGE, EXIT_BELOW, EXIT_INCOMPLETE, EXIT_UNGRADABLE = (
+    Exit.OK, Exit.GRADER_FAULT, Exit.USAGE, Exit.BELOW, Exit.INCOMPLETE, Exit.UNGRADABLE)
+"""The statuses of `exit_status.Exit`, by the names the commands use."""
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
@@ -60,6 +64,8 @@ class ClassRun:
     """The class roster: its students without a folder are written as not submitted."""
     folders: list[str] = field(default_factory=list)
     """Every student folder found, before --changed-since and --shard picked some to grade."""
+    manual_points: list[manual.ManualEntry] = field(default_factory=list)
+    """The class's manual points (out/manual.csv), merged into what the console says of a grade."""
 
 
 def default_jobs(device: str, memory: int | None = None) -> int:
@@ -74,16 +80,20 @@ def default_jobs(device: str, memory: int | None = None) -> int:
 
 def plan(paths: list[Path], *, options: dict[str, object], out: Path, jobs: int | None,
          problems: str | None, shard: str | None, changed: str | None, force: bool,
-         fail_under: float | None, roster_file: Path | None = None) -> ClassRun:
-    """Everything decided before the first judge starts; UsageError when something cannot work."""
+         fail_under: float | None, roster_file: Path | None = None, out_given: bool = True) -> ClassRun:
+    """Everything decided before the first judge starts; UsageError when something cannot work.
+    ``out_given``: ``--out`` was given (the default output folder may lie in a class folder)."""
     try:
         wanted = runner.parse_problems(problems) if problems is not None else None
         slice_ = runner.parse_shard(shard) if shard else None
         found, skipped = find_submissions(paths, out=out)
+        check_output_folder(paths, found, out, default=not out_given)
         class_roster = roster.load(roster_file) if roster_file is not None else None
         config = cfg.resolve(options)
-    except (ValueError, cfg.ConfigError, roster.RosterError) as exc:  # NoSubmissions is a ValueError
+        entries = manual.load(out)
+    except (ValueError, cfg.ConfigError, roster.RosterError) as exc:  # NoSubmissions, ManualPointsError too
         raise UsageError(str(exc)) from None
+    _check_device(config)
     if jobs is not None and jobs < 1:
         raise UsageError("--jobs must be at least 1")
     names = [s.name for s in found]
@@ -91,6 +101,12 @@ def plan(paths: list[Path], *, options: dict[str, object], out: Path, jobs: int 
     if len(set(names)) != len(names):
         raise UsageError("two submission folders share a name: "
                          + ", ".join(sorted({n for n in names if names.count(n) > 1})))
+    known = set(names) | {p.parent.name for p in out.glob("*/results.json")}
+    known |= {e.student for e in class_roster.entries} if class_roster is not None else set()
+    try:
+        manual.check_students(entries, known, f"among the submissions and the results under {out}")
+    except manual.ManualPointsError as exc:
+        raise UsageError(str(exc)) from None
     if changed:
         found = changed_since(found, changed)
     found = [s for s in found if runner.in_shard(s.name, slice_)]
@@ -109,7 +125,18 @@ def plan(paths: list[Path], *, options: dict[str, object], out: Path, jobs: int 
         config = _with_data(config)
     return ClassRun(config=config, submissions=found, out=out, jobs=concurrent, problems=wanted,
                     skipped=skipped, force=force, fail_under=fail_under, shard=shard or "",
-                    roster=class_roster, folders=folders)
+                    roster=class_roster, folders=folders, manual_points=entries)
+
+
+def _check_device(config: cfg.GradingConfig) -> None:
+    """``--device cuda`` (or AUTOGRADE_DEVICE=cuda) on a machine where torch cannot use a GPU: one
+    line, before anything is graded (else every check would fail to start, one by one)."""
+    if config.device != "cuda":
+        return
+    usable, why = cfg.cuda_usable()
+    if not usable:
+        raise UsageError(f"--device cuda: no usable GPU on this machine ({why}); grade on the CPU with "
+                         "--device cpu (or auto, which picks the GPU when there is one)")
 
 
 def _check_sandbox(config: cfg.GradingConfig) -> None:
@@ -142,8 +169,11 @@ def busy_cores(problems: list[str] | None, train_workers: int) -> int:
 
 
 def _stop_on_signals(judges: runner.Judges) -> dict[int, object]:
-    """Make SIGTERM/SIGINT/SIGHUP end every judge, then this process (status 128 + the signal)."""
+    """Make SIGTERM/SIGINT/SIGHUP end every judge, then this process (status 128 + the signal). A
+    second signal while stopping changes nothing: the stop is already under way."""
     def handler(signum: int, _frame: FrameType | None) -> None:
+        if judges.stopping:
+            return
         judges.stop_all()
         raise Stopped(signum)
 
@@ -159,17 +189,20 @@ class Stopped(BaseException):
 
 
 def incomplete_note(result: SubmissionResult) -> str:
-    """What the console says of a grade that is not the whole story ("" for a complete one)."""
+    """What the console says of a grade that is not final ("" for a final one): its status, the
+    checks not graded and why, missing modules, and the points pending."""
     parts = []
     if result.status is not Status.GRADED:
         parts.append(f"{result.status.value.upper()}: {result.status_reason.splitlines()[0][:300] if result.status_reason else ''}")
-    pending = result.not_graded
-    if pending:
-        reasons = list(dict.fromkeys(t.message.removeprefix("not graded: ").splitlines()[0][:200] for t in pending))
-        parts.append(f"INCOMPLETE: {len(pending)} check(s) worth {sum(t.max_points for t in pending):g} "
+    not_run = result.not_graded
+    if not_run:
+        reasons = list(dict.fromkeys(t.message.removeprefix("not graded: ").splitlines()[0][:200] for t in not_run))
+        parts.append(f"INCOMPLETE: {len(not_run)} check(s) worth {sum(t.max_points for t in not_run):g} "
                      f"point(s) not graded — {'; '.join(reasons[:3])}")
     if result.missing:
         parts.append("missing: " + ", ".join(f"{m}.py" for m in result.missing))
+    if result.pending() and result.status is not Status.NOT_SUBMITTED:
+        parts.append("NOT FINAL: " + pending_text(result))
     return "  [" + " | ".join(parts) + "]" if parts else ""
 
 
@@ -225,14 +258,20 @@ def run(plan_: ClassRun, stream: TextIO = sys.stdout) -> int:
                 finished.put(runner.grade_cached(job, config, problems=plan_.problems, force=plan_.force,
                                                  judges=judges, judge=judge, ahead=hint))
                 job = after if after is not None else take()
-        except InterruptedError:  # grading is being stopped
+        except InterruptedError:  # grading is being stopped: this job was left as it was
             pass
         finally:
             judge.close_requests()  # no submission follows: the server ends while the others finish
             finished.put(None)
 
+    def shown(g: runner.Graded) -> runner.Graded:
+        """``g`` with the class's manual points merged in, as the pages will show it."""
+        g.result.manual = manual.scores_of(plan_.manual_points, g.result.student)
+        return g
+
     previous = _stop_on_signals(judges) if threading.current_thread() is threading.main_thread() else {}
     pool = ThreadPoolExecutor(max_workers=lanes)
+    stopped: Stopped | None = None
     try:
         futures = [pool.submit(lane) for _ in range(lanes)]
         open_lanes = lanes
@@ -241,18 +280,18 @@ def run(plan_: ClassRun, stream: TextIO = sys.stdout) -> int:
             if g is None:
                 open_lanes -= 1
                 continue
-            graded.append(g)
+            graded.append(shown(g))
             progress.finish(g.result, cached=g.cached, note=incomplete_note(g.result),
                             regraded_because=g.regraded_because)
         for future in futures:
             future.result()  # a lane that failed otherwise than by being stopped is a bug: say so
     except Stopped as stop:
-        pool.shutdown(wait=True, cancel_futures=True)
-        progress.close()
-        name = signal.Signals(stop.signum).name
-        print(f"autograde: stopped by {name}: every judge and worker ended; {len(graded)} of "
-              f"{len(plan_.submissions)} submission(s) finished (their results stand)", file=sys.stderr, flush=True)
-        return 128 + stop.signum
+        stopped = stop
+        pool.shutdown(wait=True, cancel_futures=True)  # the lanes record what they were grading
+        while not finished.empty():
+            g = finished.get()
+            if g is not None and all(g.result.student != d.result.student for d in graded):
+                graded.append(shown(g))
     finally:
         pool.shutdown(wait=True)
         runner.stop_judges(made)
@@ -260,6 +299,16 @@ def run(plan_: ClassRun, stream: TextIO = sys.stdout) -> int:
             signal.signal(sig, handler)  # type: ignore[arg-type]
     progress.close()
     results = [g.result for g in graded]
+    if stopped is not None:
+        name = signal.Signals(stopped.signum).name
+        interrupted = sum(r.status is Status.INTERRUPTED for r in results)
+        print(counts_line(graded), file=stream, flush=True)
+        print(f"autograde: stopped by {name}: every judge and worker ended; {len(results) - interrupted} of "
+              f"{len(plan_.submissions)} submission(s) finished (their results stand), {interrupted} "
+              f"interrupted (recorded as not graded yet), {len(plan_.submissions) - len(results)} not started. "
+              "Run the same command to continue: what finished is not graded again.",
+              file=sys.stderr, flush=True)
+        return SIGNAL_BASE + stopped.signum
     if plan_.roster is not None:
         slice_ = runner.parse_shard(plan_.shard) if plan_.shard else None
         roster.apply(plan_.roster, plan_.folders, out, owns=lambda student: runner.in_shard(student, slice_))
@@ -268,33 +317,46 @@ def run(plan_: ClassRun, stream: TextIO = sys.stdout) -> int:
 
 
 def counts_line(graded: list[runner.Graded]) -> str:
-    """One line of counts for the end of a run."""
+    """One line of counts for the end of a run: each submission in exactly one of graded (every
+    check run), incomplete (some checks not graded), ungradable, grader fault, interrupted; how
+    many came from the cache; then how many grades are final and what the others wait for."""
     results = [g.result for g in graded]
     counts = {
-        "graded": sum(not g.cached for g in graded),
-        "cached": sum(g.cached for g in graded),
-        "incomplete": sum(bool(r.not_graded) for r in results if r.status is Status.GRADED),
-        "grader faults": sum(r.status is Status.GRADER_FAULT for r in results),
+        "graded": sum(r.status is Status.GRADED and not r.not_graded for r in results),
+        "incomplete": sum(r.status is Status.GRADED and bool(r.not_graded) for r in results),
         "ungradable": sum(r.status is Status.UNGRADABLE for r in results),
+        "grader faults": sum(r.status is Status.GRADER_FAULT for r in results),
     }
-    return "done: " + ", ".join(f"{v} {k}" for k, v in counts.items())
+    interrupted = sum(r.status is Status.INTERRUPTED for r in results)
+    if interrupted:
+        counts["interrupted"] = interrupted
+    cached = sum(g.cached for g in graded)
+    line = "done: " + ", ".join(f"{v} {k}" for k, v in counts.items())
+    line += f" ({cached} from the cache)" if cached else ""
+    final = sum(r.final for r in results)
+    line += f"; {final} of {len(results)} grade(s) final"
+    waiting: dict[str, int] = {}
+    for r in results:
+        for kind, _, _ in pending_by_kind(r.pending()):
+            waiting[PENDING_WORDS[kind]] = waiting.get(PENDING_WORDS[kind], 0) + 1
+    if waiting:
+        line += " — not final: " + "; ".join(f"{n} wait for {words}" for words, n in waiting.items())
+    return line
 
 
 def exit_status(results: list[SubmissionResult], fail_under: float | None) -> int:
-    """See `EXIT_OK` and the others."""
-    if any(r.status is Status.GRADER_FAULT for r in results):
-        return EXIT_GRADER_FAULT
-    if any(r.not_graded for r in results):
-        return EXIT_INCOMPLETE
-    return below(results, fail_under)
+    """The run's status (`exit_status.of_run`), naming on stderr the grades below ``fail_under``."""
+    return int(of_run(results, below(results, fail_under) == EXIT_BELOW))
 
 
 def below(results: list[SubmissionResult], fail_under: float | None) -> int:
-    """EXIT_BELOW (naming the students on stderr) when a score is under ``fail_under``."""
+    """EXIT_BELOW (naming the students on stderr) when a grade — its points so far, out of the
+    assignment's 100 — is under ``fail_under`` points."""
     if fail_under is None:
         return EXIT_OK
-    low = sorted(r.student for r in results if r.score < fail_under)
+    low = sorted((r for r in results if r.score < fail_under), key=lambda r: r.student)
     if low:
-        print(f"below {fail_under:g}: {', '.join(low)}", file=sys.stderr)
+        names = ", ".join(f"{r.student} ({r.score:g}{'' if r.final else ', not final'})" for r in low)
+        print(f"below {fail_under:g} points of 100: {names}", file=sys.stderr)
         return EXIT_BELOW
     return EXIT_OK

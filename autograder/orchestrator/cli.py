@@ -7,17 +7,15 @@
                                     students' feedback.html (--published once grades are released)
                                     and the Canvas / Moodle gradebooks (--canvas FILE, --moodle FILE)
     autograde merge DIR... --out D  combine the outputs of shards into one class report
-    autograde summary DIR           print the scores under DIR as a Markdown table
-                                    (``--fail-under SCORE`` turns a low score into exit status 3)
+    autograde summary DIR           print the grades under DIR as a Markdown table
+                                    (``--fail-under POINTS`` turns a low grade into exit status 3)
     autograde intake ARCHIVE --out DIR [--roster CSV]
                                     lay out an LMS's bulk download, one folder per student
     autograde similarity DIR...     pairs of students whose code for a problem is unusually alike
                                     (prints them; writes similarity.html)
 
-Exit status: 0 when every grade is complete (whatever the scores); 1 when the grader itself
-failed on some submission (its results say "grader_fault"); 2 for a usage error (nothing was
-graded); 3 when --fail-under is given and a submission scored below it; 4 when some checks could
-not be graded (the grade is incomplete); 128 + N when stopped by signal N.
+Every command reads the class's manual points through `manual.class_results`. The exit statuses
+of a grading run are the table of `exit_status`.
 """
 
 from __future__ import annotations
@@ -31,16 +29,28 @@ from typing import TYPE_CHECKING
 from autograder import __version__
 from autograder.common import config as cfg
 from autograder.common.results import SubmissionResult
-from autograder.orchestrator import class_run
+from autograder.orchestrator import class_run, exit_status, manual
 from autograder.orchestrator import roster
 from autograder.orchestrator.class_run import EXIT_OK, EXIT_USAGE
 from autograder.orchestrator.discovery import find_submissions
 
 if TYPE_CHECKING:
     from autograder.orchestrator import gradebooks
-    from autograder.orchestrator.manual import ManualEntry
 
-SUBCOMMANDS = ("grade", "report", "merge", "summary", "intake", "similarity")
+SUBCOMMANDS: dict[str, str] = {
+    "grade": "grade submission folders (the default: `autograde DIR...` is `autograde grade DIR...`)",
+    "report": "re-render the pages from existing results, merge manual.csv, write the students' pages "
+              "and the Canvas / Moodle gradebooks",
+    "merge": "combine the --out folders of shards into one class report",
+    "summary": "print the grades under DIR as a Markdown table (a CI job summary)",
+    "intake": "lay out an LMS's bulk download as one folder per student",
+    "similarity": "find pairs of students whose code for a problem is unusually alike",
+}
+"""Every subcommand and what it does: `autograde --help` lists them all."""
+DEFAULT_OUT = Path("reports")
+FAIL_UNDER_HELP = ("exit with status 3 when a grade is below POINTS: its points so far out of the "
+                   "assignment's 100 (the same number as a percentage; the written answers count once "
+                   "manual.csv scores them, and a grade that is not final is compared as it stands)")
 
 
 
@@ -51,17 +61,14 @@ def _grade_parser() -> argparse.ArgumentParser:
                     "judge process, with the student's code confined to a sandboxed worker. Writes "
                     "results.json (Gradescope format), junit.xml and report.html per student, and "
                     "index.html and grades.csv for the class, under --out.",
-        epilog="Other commands: `autograde report DIR` re-renders the HTML from existing results; "
-               "`autograde merge DIR... --out DIR` combines shard outputs; `autograde summary DIR` "
-               "prints a Markdown table of scores. Exit status: 0 when every grade is complete "
-               "whatever the scores; 1 when the grader failed on a submission; 2 for a usage error; "
-               "3 when a score is below --fail-under; 4 when some checks could not be graded; "
-               "128+N when stopped by signal N.",
+        epilog="Commands: " + "; ".join(f"`autograde {name}`: {what}" for name, what in SUBCOMMANDS.items())
+               + " (each has its own --help). " + exit_status.help_text(),
     )
     p.add_argument("submissions", nargs="+", metavar="SUBMISSION_DIR", type=Path,
                    help="a student's folder (problem1.py … problem5.py), or a folder of such folders")
-    p.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR",
-                   help="where results and reports are written (default: reports/)")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR",
+                   help="where results and reports are written (default: reports/); never inside a "
+                        "submission folder, nor inside a class folder unless it is the default")
     p.add_argument("--jobs", type=int, default=None, metavar="N",
                    help="submissions graded at a time (default: the number of CPU cores, a quarter "
                         "of them sharing the GPU with --device cuda, fewer when memory is short)")
@@ -73,7 +80,7 @@ def _grade_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-workers", type=int, default=None, metavar="N", help=cfg.HELP["train_workers"])
     p.add_argument("--problems", default=None, metavar="LIST",
                    help="grade only these problems, comma-separated: 1, 2, 3 (all six variations), "
-                        "3_2, 4, 5 (default: all)")
+                        "3-2 (also 3-(2), 3.2, 3_2, problem3_2), 4, 5 (default: all)")
     p.add_argument("--force", action="store_true",
                    help="regrade submissions whose earlier results are still valid (default: skip them)")
     p.add_argument("--shard", default=None, metavar="K/N",
@@ -82,8 +89,7 @@ def _grade_parser() -> argparse.ArgumentParser:
     p.add_argument("--changed-since", default=None, metavar="GIT_REF",
                    help="grade only the submission folders with files changed since GIT_REF "
                         "(all of them when the ref is unknown)")
-    p.add_argument("--fail-under", type=float, default=None, metavar="SCORE",
-                   help="exit with status 3 when a submission scores below SCORE")
+    p.add_argument("--fail-under", type=float, default=None, metavar="POINTS", help=FAIL_UNDER_HELP)
     p.add_argument("--roster", type=Path, default=None, metavar="CSV",
                    help="the class roster (columns student_id, name, lms_id): students without a "
                         "submission folder are listed as not submitted, folders not on it are flagged")
@@ -95,55 +101,33 @@ def grade_main(argv: list[str]) -> int:
     args = _grade_parser().parse_args(argv)
     options = {"seed": args.seed, "budget": args.budget, "device": args.device, "data": args.data,
                "sandbox": args.sandbox, "train_workers": args.train_workers}
+    out = args.out if args.out is not None else DEFAULT_OUT
     try:
-        planned = class_run.plan(args.submissions, options=options, out=args.out, jobs=args.jobs,
+        planned = class_run.plan(args.submissions, options=options, out=out, jobs=args.jobs,
                                  problems=args.problems, shard=args.shard, changed=args.changed_since,
-                                 force=args.force, fail_under=args.fail_under, roster_file=args.roster)
+                                 force=args.force, fail_under=args.fail_under, roster_file=args.roster,
+                                 out_given=args.out is not None)
     except class_run.UsageError as exc:
         print(f"autograde: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     status = class_run.run(planned)
-    if status < 128 and _load(args.out):
-        _render(args.out)
+    if any(out.glob("*/results.json")):  # after a stop too: the pages of what finished
+        try:
+            _render(out)
+        except manual.ManualPointsError as exc:
+            print(f"autograde: error: {exc}; the results are kept: mend the file, then run "
+                  f"`autograde report {out}`", file=sys.stderr)
+            return status if status >= exit_status.SIGNAL_BASE else EXIT_USAGE
     return status
 
 
-def _load(out: Path) -> list[SubmissionResult]:
-    from autograder.common import results_json
-
-    return [results_json.read(f) for f in sorted(out.glob("*/results.json"))]
-
-
-def _manual_entries(out: Path, given: Path | None) -> list[ManualEntry]:
-    """The manual points of ``given``, else of ``out/manual.csv`` when it exists (ManualPointsError
-    for a row that cannot be used)."""
-    from autograder.orchestrator import manual
-
-    path = given if given is not None else out / manual.FILE_NAME
-    if given is None and not path.is_file():
-        return []
-    return manual.read(path)
-
-
-def _render(out: Path, *, published: bool = False,
-            entries: list[ManualEntry] | None = None) -> list[SubmissionResult]:
+def _render(out: Path, *, published: bool = False, manual_file: Path | None = None) -> list[SubmissionResult]:
     """Render the class from every result under ``out`` (earlier runs' students included), with the
-    manual points merged in (``entries``; by default those of ``out/manual.csv``, if any)."""
-    from autograder.orchestrator import manual
+    manual points merged in (`manual.class_results`: ManualPointsError when the file cannot be used,
+    and nothing is rendered then)."""
     from autograder.orchestrator.report import render
 
-    if entries is None:
-        try:
-            entries = _manual_entries(out, None)
-        except manual.ManualPointsError as exc:
-            print(f"autograde: warning: {exc} — rendering without manual points "
-                  "(`autograde report` refuses the file)", file=sys.stderr)
-            entries = []
-    results = _load(out)
-    unknown = manual.merge(results, entries)
-    if unknown:
-        print(f"autograde: warning: manual points for students with no results: {', '.join(unknown)}",
-              file=sys.stderr)
+    results = manual.class_results(out, manual_file)
     render.render_all(out, results, published=published)
     print(f"reports: {out / 'index.html'}", flush=True)
     return results
@@ -195,7 +179,7 @@ def _warn_left_out(path: Path, export: "gradebooks.GradebookExport") -> None:
 
 
 def report_main(argv: list[str]) -> int:
-    from autograder.orchestrator import gradebooks, manual
+    from autograder.orchestrator import gradebooks
 
     args = _report_parser().parse_args(argv)
     if not list(args.dir.glob("*/results.json")):
@@ -205,12 +189,11 @@ def report_main(argv: list[str]) -> int:
         print("autograde report: error: --column needs a name", file=sys.stderr)
         return EXIT_USAGE
     try:
-        entries = _manual_entries(args.dir, args.manual)
         roster = gradebooks.read_roster(args.lms_roster) if args.lms_roster else None
+        results = _render(args.dir, published=args.published, manual_file=args.manual)
     except (manual.ManualPointsError, gradebooks.RosterError) as exc:
         print(f"autograde report: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    results = _render(args.dir, published=args.published, entries=entries)
     for path, make in ((args.canvas, gradebooks.canvas), (args.moodle, gradebooks.moodle)):
         if path is not None:
             export = make(results, column=args.column.strip(), roster=roster)
@@ -247,17 +230,25 @@ def merge_main(argv: list[str]) -> int:
     for student, d in seen.items():
         if (d / student).resolve() != (args.out / student).resolve():
             shutil.copytree(d / student, args.out / student, dirs_exist_ok=True)
-    _render(args.out)
+    try:
+        _render(args.out)
+    except manual.ManualPointsError as exc:
+        print(f"autograde merge: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK
 
 
 def _summary_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="autograde summary",
-                                description="Print the scores under DIR as a Markdown table "
-                                            "(for a CI job summary).")
+                                description="Print the grades under DIR (out of 100, with the manual "
+                                            "points of DIR/manual.csv and what is pending) as a Markdown "
+                                            "table, for a CI job summary.",
+                                epilog="Exit status: 0; 2 for a usage error or a manual point file that "
+                                       "cannot be used; 3 when a grade is below --fail-under.")
     p.add_argument("dir", type=Path, metavar="DIR")
-    p.add_argument("--fail-under", type=float, default=None, metavar="SCORE",
-                   help="exit with status 3 when a submission scores below SCORE")
+    p.add_argument("--manual", type=Path, default=None, metavar="FILE",
+                   help="the class's manual point file (default: DIR/manual.csv when it exists)")
+    p.add_argument("--fail-under", type=float, default=None, metavar="POINTS", help=FAIL_UNDER_HELP)
     return p
 
 
@@ -265,9 +256,13 @@ def summary_main(argv: list[str]) -> int:
     from autograder.orchestrator.exports import markdown_summary
 
     args = _summary_parser().parse_args(argv)
-    results = _load(args.dir)
-    if not results:
+    if not any(args.dir.glob("*/results.json")):
         print(f"autograde summary: error: no */results.json under {args.dir}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        results = manual.class_results(args.dir, args.manual)
+    except manual.ManualPointsError as exc:
+        print(f"autograde summary: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     print(markdown_summary(results))
     return class_run.below(results, args.fail_under)

@@ -3,7 +3,8 @@
 A class folder as instructors really have it holds more than students: macOS's ``__MACOSX``
 from an unzipped archive, hidden folders (``.git``), the output folder of an earlier run, folders
 holding no Python at all. Those are not graded (and so never show as "ungradable" students);
-they are listed once, with why (`Skipped`).
+they are listed once, with why (`Skipped`). An output folder is never graded, and ``--out`` may
+not lie where it would be (`check_output_folder`).
 """
 
 from __future__ import annotations
@@ -49,11 +50,51 @@ def _not_a_student(folder: Path, out: Path | None) -> str:
         return "Python's bytecode cache"
     if out is not None and folder.resolve() == out.resolve():
         return "the output folder of this run"
-    if (folder / "results.json").is_file() or ((folder / "index.html").is_file() and (folder / "grades.csv").is_file()):
+    if is_grading_output(folder):
         return "grading output, not a submission"
     if not _holds_source(folder):
         return "holds no .py or .ipynb file"
     return ""
+
+
+def is_grading_output(folder: Path) -> bool:
+    """Whether ``folder`` is what a grading wrote: a student's results, or a run's output folder
+    (its class page and grades, or students' results one level down)."""
+    if (folder / "results.json").is_file() or (folder / "cache-key").is_file():
+        return True
+    if (folder / "index.html").is_file() and (folder / "grades.csv").is_file():
+        return True
+    return any(True for _ in folder.glob("*/results.json"))
+
+
+class OutputInsideSubmissions(ValueError):
+    """``--out`` where results would be graded as a student's files (a usage error)."""
+
+
+def check_output_folder(paths: list[Path], found: list[Path], out: Path, *, default: bool) -> None:
+    """OutputInsideSubmissions when ``out`` lies in a submission folder being graded (the results
+    would be written into the student's code and hashed with it, so every run would regrade), is a
+    class folder given (each student's results would land in their own folder), or lies inside one
+    — unless it is the default output folder, which is then skipped like any other output."""
+    where = out.resolve()
+    for folder in found:
+        inside = folder.resolve()
+        if where == inside or where.is_relative_to(inside):
+            raise OutputInsideSubmissions(
+                f"--out {out}: inside the submission folder {folder}, whose files are graded; write the "
+                "results outside the submissions (e.g. --out reports)")
+    for path in paths:
+        if path in found:
+            continue
+        course = path.resolve()
+        if where == course:
+            raise OutputInsideSubmissions(
+                f"--out {out}: that is the class folder {path} itself: each student's results would be "
+                "written into their code folder; write them elsewhere (e.g. --out reports)")
+        if where.is_relative_to(course) and not default:
+            raise OutputInsideSubmissions(
+                f"--out {out}: inside the class folder {path}; write the results outside it "
+                "(e.g. --out reports)")
 
 
 def find_submissions(paths: list[Path], out: Path | None = None) -> tuple[list[Path], list[Skipped]]:

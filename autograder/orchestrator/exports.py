@@ -1,4 +1,9 @@
-"""The class's grades.csv, rendered from the results model.
+"""The class's grades.csv and the CI job summary, rendered from the results model.
+
+Every grade is out of the assignment's 100 (`SubmissionResult.out_of`); what is not decided yet
+— written answers, problems outside the run, checks not graded, an interrupted grading — is in the
+``final``, ``pending`` and ``pending_reason`` columns, so a spreadsheet never shows a partial total
+that looks complete.
 
 grades.csv is UTF-8 *with a byte-order mark* (``utf-8-sig``): Excel otherwise reads UTF-8 as the
 local code page; LibreOffice, Google Sheets, pandas and LMS importers all accept the mark.
@@ -11,12 +16,14 @@ import math
 from pathlib import Path
 
 from autograder.common.contract import PROBLEMS
-from autograder.common.results import SubmissionResult
+from autograder.common.results import SubmissionResult, pending_text
 
 
 def grade_columns() -> list[str]:
-    """grades.csv's header: fixed columns, then one per contract problem (stable for LMS imports)."""
-    return ["student", "total", "max", "status", *(p.module for p in PROBLEMS), "not_graded"]
+    """grades.csv's header: fixed columns, one per contract problem, then whether the grade is final
+    (stable for LMS imports: new columns only ever go at the end)."""
+    return ["student", "total", "max", "status", *(p.module for p in PROBLEMS), "not_graded",
+            "final", "pending", "pending_reason"]
 
 
 def _number(value: float) -> str:
@@ -28,8 +35,9 @@ def grade_rows(results: list[SubmissionResult]) -> list[list[str]]:
     rows = []
     for r in sorted(results, key=lambda r: r.student):
         points = {p.module: _number(p.points) for p in r.problems()}
-        rows.append([spreadsheet_safe(r.student), _number(r.score), _number(r.max_score), r.status.value,
-                     *(points.get(p.module, "") for p in PROBLEMS), str(len(r.not_graded))])
+        rows.append([spreadsheet_safe(r.student), _number(r.score), _number(r.out_of), r.status.value,
+                     *(points.get(p.module, "") for p in PROBLEMS), str(len(r.not_graded)),
+                     "yes" if r.final else "no", _number(r.pending_points), pending_text(r)])
     return rows
 
 
@@ -63,15 +71,21 @@ def markdown_text(text: str) -> str:
 
 
 def markdown_summary(results: list[SubmissionResult]) -> str:
-    """A Markdown table: one row per student, total and per-problem points."""
+    """A Markdown table: one row per student, the grade out of 100 and per-problem points, whether
+    the grade is final and what is pending; then how many grades are final."""
     modules = [p.module for p in PROBLEMS]
-    lines = ["| student | total | " + " | ".join(modules) + " | status |",
-             "|---|---:|" + "---:|" * len(modules) + "---|"]
+    out_of = {p.module: p.points for p in PROBLEMS}
+    lines = ["| student | grade | " + " | ".join(modules) + " | status | pending |",
+             "|---|---:|" + "---:|" * len(modules) + "---|---|"]
     for r in sorted(results, key=lambda r: r.student):
         by = {p.module: p for p in r.problems()}
-        cells = [f"{by[m].points:g}/{by[m].max_points:g}" if m in by else
+        cells = [f"{by[m].points:g}/{out_of[m]:g}" if m in by else
                  ("missing" if m in r.missing else "–") for m in modules]
         status = r.status.value + (f" ({len(r.not_graded)} not graded)" if r.not_graded else "")
-        lines.append(f"| {markdown_text(r.student)} | {r.score:g}/{r.max_score:g} | " + " | ".join(cells)
-                     + f" | {status} |")
+        pending = markdown_text(pending_text(r)) if not r.final else "final"
+        lines.append(f"| {markdown_text(r.student)} | {r.score:g}/{r.out_of:g} | " + " | ".join(cells)
+                     + f" | {status} | {pending} |")
+    final = sum(r.final for r in results)
+    lines += ["", f"{final} of {len(results)} grade(s) final; grades are points out of 100"
+              + (", the others with points pending (not decided yet)." if final < len(results) else ".")]
     return "\n".join(lines)

@@ -49,8 +49,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from autograder.common.contract import ASSIGNMENT_POINTS, PROBLEMS
-from autograder.common.results import Status, SubmissionResult
+from autograder.common.contract import ASSIGNMENT_POINTS
+from autograder.common.results import PendingKind, Status, SubmissionResult, pending_by_kind
 from autograder.common.student_view import student_view, summary_text
 
 DEFAULT_COLUMN = "hw3"
@@ -82,24 +82,23 @@ class GradebookExport:
 
 
 def not_final(result: SubmissionResult) -> list[str]:
-    """Why ``result`` is not a final grade out of `ASSIGNMENT_POINTS` (empty: it is final)."""
+    """Why ``result`` is not a final grade out of `ASSIGNMENT_POINTS` (empty: it is final): its
+    status, then each kind of points still pending (`SubmissionResult.pending`)."""
     if result.status is Status.UNGRADABLE:
         return ["ungradable: no module of the contract in the folder — decide by hand"]
     if result.status is Status.GRADER_FAULT:
         return ["the grader failed on it — regrade"]
+    if result.status is Status.INTERRUPTED:
+        return ["its grading was interrupted — run the same command to continue"]
     reasons = []
-    if result.not_graded:
-        reasons.append(f"{len(result.not_graded)} check(s) not graded — regrade")
-    graded = {t.problem for t in result.tests}
-    missing = [p.module for p in PROBLEMS if p.module not in graded]
-    if missing:
-        reasons.append(f"not graded at all: {', '.join(missing)} — grade them (was --problems used?)")
-    scored = {m.problem for m in result.manual}
-    unscored = [p.module for p in PROBLEMS if p.written and p.module not in scored]
-    if unscored:
-        reasons.append(f"written answers not scored: {', '.join(unscored)} — add them to the manual point file")
-    if not reasons and abs(result.max_score - ASSIGNMENT_POINTS) > 1e-9:
-        reasons.append(f"its maximum is {result.max_score:g}, not the assignment's {ASSIGNMENT_POINTS:g}")
+    for kind, points, problems in pending_by_kind(result.pending()):
+        if kind is PendingKind.NOT_GRADED:
+            reasons.append(f"{len(result.not_graded)} check(s) not graded — regrade")
+        elif kind is PendingKind.WRITTEN:
+            reasons.append(f"written answers not scored: {', '.join(problems)} — add them to the manual point file")
+        else:
+            reasons.append(f"not graded at all: {', '.join(problems)} ({points:g} points) — grade them "
+                           "(was --problems used?)")
     return reasons
 
 

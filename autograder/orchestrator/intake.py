@@ -22,6 +22,10 @@ members overlap (a zip bomb's trick), is refused whole. Every file is written wi
 O_NOFOLLOW`` into a folder whose resolved path is checked to lie under ``--out``, never over an
 existing file, and its size is counted while it is written (declared sizes can lie). Only the
 standard library's zipfile reads the archive, member by member — never ``extractall``.
+
+Run again on a later download, intake never mixes two uploads: a student's folder from the earlier
+intake is moved aside whole to ``--out/.replaced/<folder>/<time>/`` (named in the student's notes)
+before the newest upload is laid out, so the folder holds that upload alone.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import io
 import os
 import re
 import stat
+import time
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -260,7 +265,7 @@ def intake(archive: Path, out: Path, roster: Roster | None = None, limits: Limit
                 continue
             entries.append((info, name, owner))
         for info, name, owner in entries:
-            student = _student(report, owner, roster)
+            student = _student(report, owner, roster, out)
             path, note = (_canvas_original(owner.path, set(student.files)) if owner.lms == "canvas"
                           else (owner.path, ""))
             if note:
@@ -271,14 +276,40 @@ def intake(archive: Path, out: Path, roster: Roster | None = None, limits: Limit
     return report
 
 
-def _student(report: IntakeReport, owner: _Owner, roster: Roster | None) -> StudentFiles:
+def _student(report: IntakeReport, owner: _Owner, roster: Roster | None, out: Path) -> StudentFiles:
     entry = roster.match(owner.name, owner.id) if roster else None
     folder = entry.student if entry else f"{owner.lms}-{owner.id}"
     student = report.students.get(folder)
     if student is None:
         student = report.students[folder] = StudentFiles(folder, owner.lms, owner.name, owner.id, entry is not None)
+        kept = _set_aside(out, folder)
+        if kept:
+            student.notes.append(f"replaced the earlier upload: its files are kept in {kept}")
     student.late |= owner.late
     return student
+
+
+REPLACED = ".replaced"
+"""Under --out, the folder where the earlier uploads of re-submitting students are kept (hidden:
+never graded)."""
+
+
+def _set_aside(out: Path, folder: str) -> str:
+    """Move a student's folder left by an earlier intake to ``out/.replaced/<folder>/<time>`` so that
+    this archive's upload — the newest — is all their folder holds (two uploads never mix); returns
+    where it went, relative to ``out`` ("" when there was none)."""
+    current = out / folder
+    if not current.exists() and not current.is_symlink():
+        return ""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    aside = PurePosixPath(REPLACED, folder, stamp)
+    n = 1
+    while (out / aside).exists():
+        n += 1
+        aside = PurePosixPath(REPLACED, folder, f"{stamp}-{n}")
+    (out / aside).parent.mkdir(parents=True, exist_ok=True)
+    current.rename(out / aside)
+    return str(aside)
 
 
 def _place(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, out: Path, student: StudentFiles,

@@ -11,9 +11,16 @@ no check can judge). The file is UTF-8 (a byte-order mark, as Excel writes, is f
 `read` checks the whole file and raises `ManualPointsError` — naming the file, the line, the
 student and the problem — at the first row it cannot accept: an unknown problem, a problem without
 written points, points that are not a number, negative or over the maximum, a student and problem
-given twice. `merge` puts the rows into the results (`SubmissionResult.manual`), replacing any
-merged before: the file is the one source of manual points, merged again on every render, so they
-survive a regrading and a re-rendering alike.
+given twice, more cells than the header has (an unquoted comma in a comment: the rest of the line
+would be lost). `merge` puts the rows into the results (`SubmissionResult.manual`), replacing any
+merged before, and refuses a row whose student has no result (a misspelt id would otherwise leave
+the real student unscored): the file is the one source of manual points, merged again on every
+render, so they survive a regrading and a re-rendering alike.
+
+`class_results` is the one reader every command uses — a grading run's re-render, ``report``,
+``summary``, ``merge`` and the gradebooks — so that no command shows a total without the points a
+person gave, and none goes on without them when the file cannot be used (a usage error, exit
+status 2, at grading and at ``report`` alike).
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from typing import Iterable
 
 from autograder.common.contract import BY_MODULE
 from autograder.common.results import ManualScore, SubmissionResult
+from autograder.orchestrator.problem_names import problem_module
 
 FILE_NAME = "manual.csv"
 """Looked for in the report folder when no file is named (``autograde report DIR --manual FILE``)."""
@@ -44,12 +52,10 @@ class ManualEntry:
 
     student: str
     score: ManualScore
+    where: str = ""
+    """``manual.csv line 3`` — how messages name the row."""
 
 
-def _module(text: str) -> str | None:
-    name = text.strip().lower().replace(" ", "")
-    name = name if name.startswith("problem") else f"problem{name}"
-    return name if name in BY_MODULE else None
 
 
 def _points(text: str) -> float | None:
@@ -78,9 +84,13 @@ def parse(text: str, name: str) -> list[ManualEntry]:
         cells = {c: row[i].strip() if i < len(row) else "" for c, i in at.items()}
         student, given = cells["student"], cells["problem"]
         where = f"{name} line {line}: student {student or '(empty)'}, {given or '(no problem)'}"
+        if len(row) > len(header):
+            raise ManualPointsError(
+                f"{where}: {len(row)} cells, but the header has {len(header)} ({','.join(header)}) — "
+                "a comment holding a comma must be in double quotes")
         if not student:
             raise ManualPointsError(f"{where}: the student is empty")
-        module = _module(given)
+        module = problem_module(given)
         if module is None:
             raise ManualPointsError(f"{where}: unknown problem (use a module name such as problem1, or 1, 3_2)")
         where = f"{name} line {line}: student {student}, {module}"
@@ -100,7 +110,7 @@ def parse(text: str, name: str) -> list[ManualEntry]:
         seen[student, module] = line
         entries.append(ManualEntry(student, ManualScore(
             problem=module, points=points, max_points=maximum, comment=cells.get("comment", ""),
-            source=f"{name}:{line}")))
+            source=f"{name}:{line}"), where=f"{name} line {line}"))
     return entries
 
 
@@ -117,14 +127,45 @@ def read(path: Path) -> list[ManualEntry]:
     return parse(text, path.name)
 
 
-def merge(results: Iterable[SubmissionResult], entries: list[ManualEntry]) -> list[str]:
-    """Set each result's manual points from ``entries`` (replacing earlier ones); returns the
-    students of the file that have no result (a typo, or not graded yet) — for a warning."""
-    by_student: dict[str, list[ManualScore]] = {}
+def check_students(entries: list[ManualEntry], known: Iterable[str], where: str) -> None:
+    """ManualPointsError at the first row whose student is not in ``known`` (``where``: what the
+    message calls the place the students were looked for)."""
+    students = set(known)
     for e in entries:
-        by_student.setdefault(e.student, []).append(e.score)
-    known = set()
+        if e.student not in students:
+            raise ManualPointsError(f"{e.where}: student {e.student}, {e.score.problem}: no such student "
+                                    f"{where} (a misspelt id? the real student would stay unscored)")
+
+
+def scores_of(entries: list[ManualEntry], student: str) -> list[ManualScore]:
+    """The manual points ``entries`` give ``student``."""
+    return [e.score for e in entries if e.student == student]
+
+
+def merge(results: Iterable[SubmissionResult], entries: list[ManualEntry]) -> None:
+    """Set each result's manual points from ``entries`` (replacing earlier ones); ManualPointsError
+    for a row whose student has no result."""
+    results = list(results)
+    check_students(entries, (r.student for r in results), "among the results")
     for r in results:
-        known.add(r.student)
-        r.manual = list(by_student.get(r.student, []))
-    return sorted(set(by_student) - known)
+        r.manual = scores_of(entries, r.student)
+
+
+def load(out: Path, given: Path | None = None) -> list[ManualEntry]:
+    """The class's manual points: the file ``given``, else ``out/manual.csv`` when it exists."""
+    path = given if given is not None else out / FILE_NAME
+    if given is None and not path.is_file():
+        return []
+    return read(path)
+
+
+def class_results(out: Path, given: Path | None = None) -> list[SubmissionResult]:
+    """Every result under ``out`` (``out/<student>/results.json``) with the class's manual points
+    merged in (`load`); ManualPointsError when the file cannot be used."""
+    from autograder.common import results_json
+
+    entries = load(out, given)
+    results = [results_json.read(f) for f in sorted(out.glob("*/results.json"))]
+    check_students(entries, (r.student for r in results), f"with results under {out}")
+    merge(results, entries)
+    return results

@@ -49,7 +49,7 @@ class Progress:
                 self._durations.append(result.duration)
             how = "cached" if cached else f"{result.duration:.0f} s"
             why = f"  (regraded: {regraded_because})" if regraded_because else ""
-            line = (f"[{self.done}/{self.total}] {result.student}: {result.score:g} / {result.max_score:g} "
+            line = (f"[{self.done}/{self.total}] {result.student}: {result.score:g} / {result.out_of:g} "
                     f"({how}){note}{why}")
             self._write_line(line)
 

@@ -34,6 +34,7 @@ from autograder.common.config import GradingConfig
 from autograder.common.contract import BY_MODULE
 from autograder.common.protocol import GradeAhead
 from autograder.common.results import Status, SubmissionResult, merge_regrade
+from autograder.orchestrator import problem_names, submission_files
 from autograder.orchestrator.judge_server import STOP_GRACE, JudgeFailed, Judges, JudgeServer, end, stop_judges
 
 __all__ = ["STOP_GRACE", "Judges", "JudgeServer", "end", "stop_judges"]
@@ -72,19 +73,8 @@ class Job:
 
 
 def parse_problems(text: str) -> list[str]:
-    """``"1,3_2,problem4"`` → ``["problem1", "problem3_2", "problem4"]``; ``"3"`` means all six 3-(n)."""
-    names = ", ".join(m.removeprefix("problem") for m in BY_MODULE)
-    out: list[str] = []
-    parts = [p.strip() for p in text.split(",")]
-    if not any(parts):
-        raise ValueError(f"--problems {text!r}: empty; name some of {names} (3 means all six 3_n)")
-    for part in filter(None, parts):
-        name = part if part.startswith("problem") else f"problem{part}"
-        matches = [m for m in BY_MODULE if m == name or m.startswith(name + "_")]
-        if not matches:
-            raise ValueError(f"--problems: unknown problem {part!r}; the problems are {names} (3 means all six 3_n)")
-        out += [m for m in matches if m not in out]
-    return out
+    """``"1,3-(2),problem4"`` → ``["problem1", "problem3_2", "problem4"]`` (`problem_names`)."""
+    return problem_names.parse_problems(text)
 
 
 def judge_args(job: Job, config: GradingConfig, suites: list[str] | None = None,
@@ -171,7 +161,12 @@ def cache_miss_reason(job: Job, parts: dict[str, str]) -> str:
     """Why an earlier result of ``job`` does not stand for this grading ("" when there is none)."""
     earlier = _read_key(job)
     if earlier is None:
-        return "" if not job.results_path.exists() else "the earlier grading did not complete"
+        if not job.results_path.exists():
+            return ""
+        previous = _previous(job)
+        if previous is not None and previous.status is Status.INTERRUPTED:
+            return "the earlier grading was interrupted"
+        return "the earlier grading did not complete"
     changed = [k for k in parts if earlier.get(k) != parts[k]]
     if not changed:
         return "the earlier results are incomplete"
@@ -207,13 +202,18 @@ def grade(job: Job, config: GradingConfig, suites: list[str] | None = None, *,
     own, ended after); always returns a result (and writes it). ``ahead``: the submission
     ``judge`` grades next (`ahead_of`), whose worker it may start meanwhile.
 
-    With ``problems``, the other problems of an earlier result of this submission are kept.
+    With ``problems``, the other problems of an earlier result of this submission are kept. When
+    the run is being stopped (``judges.stopping``) the result is `interrupted_result`: not graded
+    yet, for the same command to grade again; InterruptedError when the stop came before the judge
+    took the submission (its folder is then left as it was).
     """
     judges = judges or Judges()
+    if judges.stopping:
+        raise InterruptedError("grading is being stopped")
     own = judge is None
     if judge is None:
         judge = new_judge(config, judges)
-    job.out_dir.mkdir(parents=True, exist_ok=True)
+    before = _Before.of(job)
     earlier = _previous(job) if problems else None
     for stale in (job.results_path, job.key_path):
         stale.unlink(missing_ok=True)
@@ -224,13 +224,16 @@ def grade(job: Job, config: GradingConfig, suites: list[str] | None = None, *,
         status = judge.grade(judge_args(job, config, suites, problems), job.log_path, timeout=bound, ahead=ahead)
     except JudgeFailed as failed:
         status, reason = None, failed.reason
+    except InterruptedError:  # stopped before the judge took this submission
+        before.restore(job)
+        raise
     finally:
         if own:
             judge.stop()
-    if judges.stopping and not reason:
-        reason = "grading was stopped (a signal) before this submission was finished"
     result: SubmissionResult | None = None
-    if not reason and job.results_path.is_file():
+    if judges.stopping:
+        result = interrupted_result(job, config, duration=time.monotonic() - started)
+    elif not reason and job.results_path.is_file():
         try:
             result = results_json.read(job.results_path)
         except (ValueError, KeyError, TypeError) as exc:
@@ -244,8 +247,45 @@ def grade(job: Job, config: GradingConfig, suites: list[str] | None = None, *,
         result = fault_result(job, config, reason, duration=time.monotonic() - started)
     if earlier is not None and problems and earlier.student == result.student:
         result = merge_regrade(earlier, result, problems)
+    result.unused_files = submission_files.unused(job.submission, result)
     results_json.write(result, job.results_path)
     return result
+
+
+@dataclass(frozen=True)
+class _Before:
+    """A submission's output folder as it was before a grading began (to put back when the grading
+    is stopped before the judge took it: no empty folder, no earlier result lost)."""
+
+    existed: bool
+    files: dict[str, bytes]
+
+    @classmethod
+    def of(cls, job: Job) -> _Before:
+        existed = job.out_dir.is_dir()
+        files = {p.name: p.read_bytes() for p in (job.results_path, job.key_path) if p.is_file()}
+        job.out_dir.mkdir(parents=True, exist_ok=True)
+        return cls(existed, files)
+
+    def restore(self, job: Job) -> None:
+        for name, data in self.files.items():
+            (job.out_dir / name).write_bytes(data)
+        if not self.existed:
+            try:
+                job.out_dir.rmdir()  # only when nothing was written into it
+            except OSError:
+                pass
+
+
+def interrupted_result(job: Job, config: GradingConfig, duration: float = 0.0) -> SubmissionResult:
+    """The result of a submission whose grading was stopped by a signal: status ``interrupted``, no
+    checks — not graded yet, through no fault of the grader or the student."""
+    return SubmissionResult(student=job.submission.name, submission=str(job.submission),
+                            status=Status.INTERRUPTED,
+                            status_reason="the grading was stopped (a signal) before this submission was "
+                                          "finished; run the same command to continue",
+                            seed=config.seed, budget=config.budget, device=config.device,
+                            duration=round(duration, 3))
 
 
 def fault_result(job: Job, config: GradingConfig, reason: str, duration: float = 0.0) -> SubmissionResult:

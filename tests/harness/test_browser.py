@@ -88,7 +88,7 @@ def test_report_of_20163140_loads_cleanly(site: Path, tmp_path: Path) -> None:
     page = site / "20163140" / "report.html"
     loaded = load(page, tmp_path)
     loaded.assert_clean()
-    assert loaded.dom.find("title").text == "hw3 — 20163140: 58 / 60"
+    assert loaded.dom.find("title").text == "hw3 — 20163140: 58 / 100 (not final)"
     assert "컨볼루션" in loaded.dom.by_id("problem1").text
     assert len(loaded.dom.find_all("svg")) == 14  # a loss curve and an accuracy chart per training run
     screenshot(page, tmp_path, "report-20163140.png")
@@ -112,7 +112,7 @@ def _column(loaded: Loaded, key: str) -> tuple[list[str], list[str]]:
     ("#sort=-total", "total", ["20160001", "20163140", "20169999", "20160002", "20160003"]),
     # numeric, not text: "100.0000" comes first although "9…" sorts before "1…" as text
     ("#sort=-percent", "percent", ["20160001", "20163140", "20169999", "20160002", "20160003"]),
-    ("#sort=percent", "percent", ["20169999", "20163140", "20160001", "20160002", "20160003"]),
+    ("#sort=percent", "percent", ["20160002", "20160003", "20169999", "20163140", "20160001"]),  # out of 100: 0 first
     ("#sort=-student", "student", ["20169999", "20163140", "20160003", "20160002", "20160001"]),
 ])
 def test_class_table_sorts(site: Path, tmp_path: Path, fragment: str, key: str, expected: list[str]) -> None:

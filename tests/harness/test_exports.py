@@ -173,12 +173,14 @@ def test_grades_csv(tmp_path: Path) -> None:
     results = class_results()
     rows = _read_csv(exports.write_grades_csv(results, tmp_path / "grades.csv"))
     header, body = rows[0], rows[1:]
-    assert header == ["student", "total", "max", "status", *(p.module for p in PROBLEMS), "not_graded"]
+    assert header == ["student", "total", "max", "status", *(p.module for p in PROBLEMS), "not_graded",
+                      "final", "pending", "pending_reason"]
     assert [r[0] for r in body] == sorted(r.student for r in results)
     by_student = {r[0]: dict(zip(header, r)) for r in body}
     for result in results:
         row = by_student[result.student]
-        assert float(row["total"]) == result.score and float(row["max"]) == result.max_score
+        assert float(row["total"]) == result.score and float(row["max"]) == 100  # the assignment's, always
+        assert (row["final"], float(row["pending"])) == ("no", result.pending_points) and row["pending_reason"]
         assert row["status"] == result.status.value
         assert int(row["not_graded"]) == len(result.not_graded)
         points = {p.module: p.points for p in result.problems()}

@@ -169,11 +169,33 @@ def test_an_inner_zip_bomb_is_refused(tmp_path):
     assert tree(tmp_path / "out") == {"canvas-1001", "canvas-1001/problem4.py"}
 
 
-def test_intake_does_not_overwrite_an_earlier_intake(tmp_path):
-    archive = moodle_zip(tmp_path / "moodle.zip")
-    intake.intake(archive, tmp_path / "out", None, LIMITS)
-    again = intake.intake(archive, tmp_path / "out", None, LIMITS)
-    assert len(again.refused) == 4 and all("already exists" in r.reason for r in again.refused)
+def test_a_later_download_replaces_a_students_earlier_upload_whole(tmp_path):
+    """A student re-uploads hw3.zip (the new code under hw3/) after an intake of their loose files:
+    the next intake sets the earlier files aside, named, under --out/.replaced — never mixing the two
+    uploads, never overwriting — and grading takes the new code."""
+    out = tmp_path / "submissions"
+    with zipfile.ZipFile(tmp_path / "first.zip", "w") as zf:
+        add(zf, "kimminsu_1001_5001_problem4.py", "def softmax(x):\n    return x  # the first try\n")
+        add(zf, "kimminsu_1001_5002_problem5.py", LOSSES)
+        add(zf, "leesujin_1002_5003_problem4.py", SOFTMAX)
+    intake.intake(tmp_path / "first.zip", out, None, LIMITS)
+    with zipfile.ZipFile(tmp_path / "second.zip", "w") as zf:
+        add(zf, "kimminsu_1001_6001_hw3.zip", zip_bytes({"hw3/problem4.py": SOFTMAX, "hw3/notes.txt": "v2"}))
+    report = intake.intake(tmp_path / "second.zip", out, None, LIMITS)
+    assert report.refused == []
+    assert {p for p in tree(out / "canvas-1001")} == {"problem4.py", "notes.txt"}  # the newest upload alone
+    assert (out / "canvas-1001" / "problem4.py").read_text() == SOFTMAX
+    kept = [p for p in (out / intake.REPLACED / "canvas-1001").iterdir()]
+    assert len(kept) == 1 and tree(kept[0]) == {"problem4.py", "problem5.py"}
+    assert "the first try" in (kept[0] / "problem4.py").read_text()
+    note = next(n for n in report.students["canvas-1001"].notes if n.startswith("replaced the earlier upload"))
+    assert str(kept[0].relative_to(out)) in note
+    assert tree(out / "canvas-1002") == {"problem4.py"}  # a student not in the later download: untouched
+    from autograder.orchestrator.discovery import find_submissions
+
+    found, skipped = find_submissions([out])
+    assert [f.name for f in found] == ["canvas-1001", "canvas-1002"]  # the kept uploads are never graded
+    assert [(s.folder.name, s.why) for s in skipped] == [(intake.REPLACED, "a hidden folder")]
 
 
 def test_intake_command(tmp_path, roster_csv, capsys):
@@ -203,7 +225,9 @@ def test_class_from_canvas_and_moodle_zips_graded_with_a_roster(tmp_path, roster
     absent = rows["20190009"]
     assert (absent["status"], absent["total"], absent["max"]) == ("not_submitted", "0", "100")
     for student in ("20190001", "20190002", "20190004", "20190005", "canvas-1004"):
-        assert (rows[student]["status"], rows[student]["total"], rows[student]["max"]) == ("graded", "24", "24"), student
+        row = rows[student]
+        assert (row["status"], row["total"], row["max"], row["final"], row["pending"]) == (
+            "graded", "24", "100", "no", "76"), student  # problems 1-3 were not in this run
     doc = parse((reports / "index.html").read_text(encoding="utf-8"))
     row = doc.find("tr", data_student="20190009")
     assert "NOT SUBMITTED" in row.find("span", class_="status-not_submitted").text

@@ -67,8 +67,7 @@ def test_a_file_without_the_columns_is_refused() -> None:
 def test_merge_adds_the_points_to_totals_and_problems() -> None:
     r = rubric_result("20163140", failed=("test_sgd_step",))
     assert (r.score, r.max_score) == (95, 97)
-    unknown = manual.merge([r], entries(HEADER + "20163140,problem1,2.5,ok\n20169998,problem1,1,typo\n"))
-    assert unknown == ["20169998"]
+    manual.merge([r], entries(HEADER + "20163140,problem1,2.5,ok\n"))
     assert (r.score, r.max_score) == (97.5, 100)
     p1 = next(p for p in r.problems() if p.module == "problem1")
     assert (p1.points, p1.max_points, p1.manual) == (12.5, 15, 2.5)
@@ -111,7 +110,9 @@ def test_report_merges_the_class_manual_file_into_pages_and_grades(graded_class:
         assert proc.returncode == 0, proc.stderr
         grades = _grades(graded_class)
         assert (grades["20163140"]["total"], grades["20163140"]["max"], grades["20163140"]["problem1"]) == ("98.5", "100", "14.5")
-        assert (grades["20169999"]["total"], grades["20169999"]["max"]) == ("95", "97")
+        assert (grades["20169999"]["total"], grades["20169999"]["max"], grades["20169999"]["final"]) == ("95", "100", "no")
+        assert grades["20169999"]["pending"] == "3" and "written answers" in grades["20169999"]["pending_reason"]
+        assert (grades["20163140"]["final"], grades["20163140"]["pending"]) == ("yes", "0")
     report = parse((graded_class / "20163140" / "report.html").read_text(encoding="utf-8"))
     given = report.by_id("problem1").find("div", data_manual="2.5")
     assert "풀링의 역할이 빠짐" in given.text and "manual.csv:2" in given.text and "BY A PERSON" in given.text
@@ -133,14 +134,17 @@ def test_report_refuses_points_over_the_maximum(graded_class: Path, tmp_path: Pa
     assert not (tmp_path / "c.csv").exists() and not (graded_class / "index.html").exists()
 
 
-def test_grading_renders_with_a_bad_file_but_says_so(graded_class: Path) -> None:
-    """`autograde SUBMISSIONS` re-renders the class after grading: a bad manual.csv must not lose the
-    grading, so there it is a warning (and `autograde report` refuses it, as above)."""
-    from autograder.orchestrator import cli
-
-    (graded_class / "manual.csv").write_text(HEADER + "20163140,problem1,9,\n", encoding="utf-8")
-    results = cli._render(graded_class)
-    assert all(not r.manual for r in results) and (graded_class / "index.html").is_file()
+def test_every_command_refuses_a_file_it_cannot_use(graded_class: Path) -> None:
+    """One reader for every command: a row over the maximum stops `report`, `summary` and `merge`
+    with exit status 2 and the file, line, student and problem — never a render without it."""
+    (graded_class / "manual.csv").write_text(HEADER + "20160001,problem1,3,\n20163140,problem1,9,\n", encoding="utf-8")
+    message = "manual.csv line 3: student 20163140, problem1: 9 points is over problem1's manual maximum of 3"
+    for args in (["report", str(graded_class)], ["summary", str(graded_class)],
+                 ["merge", str(graded_class), "--out", str(graded_class)]):
+        proc = autograde(*args)
+        assert proc.returncode == 2 and message in proc.stderr, (args, proc.stderr)
+        assert "without manual points" not in proc.stderr + proc.stdout
+    assert not (graded_class / "index.html").exists()
 
 
 def test_manual_points_show_on_the_students_page_once_published(graded_class: Path) -> None:

@@ -116,14 +116,14 @@ def test_total_and_problems_at_a_glance(tmp_path: Path) -> None:
     doc = rendered(result, tmp_path)
     total = doc.by_id("total")
     assert total.find(None, data_score=None).text == "58"
-    assert "/ 60" in total.text
+    assert "/ 100" in total.text and "not final" in total.text  # out of the assignment's 100, always
     rows = doc.by_id("problem-scores").find("tbody").find_all("tr")
     assert [r.attrs["data-problem"] for r in rows] == [p.module for p in PROBLEMS]
     p31 = next(r for r in rows if r.attrs["data-problem"] == "problem3_1")
     assert "4 / 6" in p31.text
     sections = [s.attrs["id"] for s in doc.find_all("section", class_="problem")]
     assert sections == [p.module for p in PROBLEMS]
-    assert doc.find("title").text == "hw3 — 20163140: 58 / 60"
+    assert doc.find("title").text == "hw3 — 20163140: 58 / 100 (not final)"
 
 
 def test_every_check_with_points_outcome_and_feedback(tmp_path: Path) -> None:
@@ -161,7 +161,8 @@ def test_not_graded_never_looks_like_a_zero(tmp_path: Path) -> None:
     banner = doc.by_id("not-graded-banner").text
     assert "1 check (2 points) not graded" in " ".join(banner.split())
     assert "no points were lost" in banner
-    assert "2 pts not graded" in doc.by_id("total").text
+    not_run = doc.by_id("pending-banner").find("li", data_pending_kind="not_graded")
+    assert "2 points" in not_run.text and "problem2" in not_run.text
     p2 = next(r for r in doc.by_id("problem-scores").find_all("tr") if r.attrs.get("data-problem") == "problem2")
     assert "not graded" in p2.text
     # a passed or failed check never says "not graded"
@@ -291,9 +292,10 @@ def test_class_index(tmp_path: Path) -> None:
     first = dict(zip(header, rows[0].find_all("td")))
     assert first["total"].attrs["data-value"] == "60"
     ungradable = dict(zip(header, rows[1].find_all("td")))
-    assert ungradable["percent"].attrs["data-value"] == "" and "UNGRADABLE" in ungradable["status"].text
+    assert ungradable["pending"].attrs["data-value"] == "100" and "UNGRADABLE" in ungradable["status"].text
     counts = {el.attrs["data-count"]: int(el.text) for el in doc.by_id("counts").find_all(None, data_count=None)}
-    assert counts == {"not_graded_checks": 1, "incomplete": 1, "grader_faults": 1, "ungradable": 1, "missing_modules": 0}
+    assert counts == {"final": 0, "not_final": 5, "not_graded_checks": 1, "incomplete": 1, "grader_faults": 1,
+                      "ungradable": 1, "missing_modules": 0}
     attention = doc.by_id("attention").text
     assert "CIFAR-10 not found" in attention and "the judge exited with status 3" in attention
 
@@ -303,9 +305,9 @@ def test_class_histogram_counts_every_gradable_submission(tmp_path: Path) -> Non
     doc = page(render.render_class(results, tmp_path / "index.html"))
     bars = doc.by_id("histogram").find_all("rect")
     counted = sum(int(b.find("title").text.split(": ")[1].split()[0]) for b in bars)
-    assert counted == sum(1 for r in results if r.max_score)
+    assert counted == len(results)  # every grade, out of the assignment's 100
     incomplete = [b for b in bars if "incomplete" in b.classes]
-    assert len(incomplete) == 1 and "90–100 %: 1 incomplete" in incomplete[0].find("title").text
+    assert sum(int(b.find("title").text.split(": ")[1].split()[0]) for b in incomplete) == len(results)
     for b in bars:
         assert float(b.attrs["height"]) > 0 and float(b.attrs["y"]) >= 0
 
@@ -366,8 +368,8 @@ def test_a_problem_without_checks_is_not_shown_as_zero(tmp_path: Path) -> None:
     result.training = []
     doc = rendered(result, tmp_path)
     row = next(r for r in doc.by_id("problem-scores").find_all("tr") if r.attrs.get("data-problem") == "problem1")
-    assert "no checks were run" in row.text and "0 / 0" not in row.text
-    assert "no checks were run" in doc.by_id("problem1").find(class_="score").text
+    assert "not graded in this run" in row.text and "— / 15" in row.text and "0 / 0" not in row.text
+    assert "not graded in this run" in doc.by_id("problem1").find(class_="score").text
     assert doc.by_id("problem1").find("aside", class_="answers")
 
 

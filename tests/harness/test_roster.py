@@ -95,11 +95,12 @@ def test_not_submitted_in_grades_csv_and_the_class_summary():
     unlisted.on_roster = False
     results = [graded("A", 12), absent, unlisted]
     rows = {row[0]: row for row in exports.grade_rows(results)}
-    assert rows["B"][:4] == ["B", "0", "100", "not_submitted"] and rows["B"][-1] == "0"
+    assert rows["B"][:4] == ["B", "0", "100", "not_submitted"] and rows["B"][-3:] == ["yes", "0", ""]
     view = views.class_view(results)
     assert view.summary["not_submitted"] == 1 and view.summary["not_on_roster"] == 1
-    assert view.summary["mean"] == pytest.approx((50 + 0 + 100) / 3)  # a missing submission counts as 0 %
-    assert sum(b.complete for b in view.histogram.bins) == 3  # nothing submitted is a complete 0
+    assert (view.summary["final"], view.summary["mean"]) == (1, 0)  # a missing submission is a final 0
+    assert view.summary["mean_so_far"] == pytest.approx((12 + 24) / 2)  # the others wait for problems 1–3, 5
+    assert sum(b.complete for b in view.histogram.bins) == 1  # nothing submitted is a complete 0
     row = next(r for r in view.rows if r.student == "X")
     assert row.on_roster is False and any("not on the class roster" in a for a in row.attention)
 

@@ -101,10 +101,10 @@ def test_too_many_workers_for_the_memory_is_refused(monkeypatch: pytest.MonkeyPa
     from autograder.orchestrator import class_run
 
     monkeypatch.setattr(limits, "machine_memory", lambda: 16 * GiB)
-    (tmp_path / "s1").mkdir()
-    (tmp_path / "s1" / "problem4.py").write_text("def softmax(x):\n    return x\n")
+    (tmp_path / "class" / "s1").mkdir(parents=True)
+    (tmp_path / "class" / "s1" / "problem4.py").write_text("def softmax(x):\n    return x\n")
     with pytest.raises(class_run.UsageError, match="need 5 GiB per worker"):
-        class_run.plan([tmp_path], options={"device": "cpu", "train_workers": 4}, out=tmp_path / "o", jobs=8,
+        class_run.plan([tmp_path / "class"], options={"device": "cpu", "train_workers": 4}, out=tmp_path / "o", jobs=8,
                        problems="4", shard=None, changed=None, force=False, fail_under=None)
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from autograder.common.contract import CLASSES
-from autograder.common.results import Status, SubmissionResult, TrainingRecord
+from autograder.common.results import SubmissionResult, TrainingRecord
 
 MAX_CURVE_POINTS = 400
 """Loss curves longer than this are averaged into this many buckets before drawing."""
@@ -210,23 +210,17 @@ class Histogram:
     top: int
     bins: list[HistogramBin]
     y_ticks: list[Tick]
-    excluded: int
-    """Submissions with no gradable checks (no maximum to take a percentage of)."""
 
 
 def histogram(results: Sequence[SubmissionResult], *, width: int = 560, height: int = 220,
               bins: int = 10) -> Histogram:
-    """Totals as a percentage of each student's maximum, in ``bins`` bins; incomplete ones stacked apart."""
+    """Grades as a percentage of the assignment's points, in ``bins`` bins; grades that are not
+    final (points pending) stacked apart, so that they are not mistaken for low scores."""
     left, top, right, bottom = 40, 12, width - 8, height - 40
     complete, incomplete = [0] * bins, [0] * bins
-    excluded = 0
     for r in results:
-        if not r.max_score:
-            excluded += 1
-            continue
-        b = min(int(bins * r.score / r.max_score), bins - 1)
-        done = r.status in (Status.GRADED, Status.NOT_SUBMITTED)  # nothing submitted: a complete 0
-        (incomplete if r.not_graded or not done else complete)[b] += 1
+        b = min(max(int(bins * r.score / r.out_of), 0), bins - 1)
+        (complete if r.final else incomplete)[b] += 1
     peak = max([c + i for c, i in zip(complete, incomplete)] + [1])
     scale = (bottom - top) / peak
     slot = (right - left) / bins
@@ -241,4 +235,4 @@ def histogram(results: Sequence[SubmissionResult], *, width: int = 560, height: 
             y_incomplete=round(bottom - hc - hi, 1), h_incomplete=round(hi, 1)))
     step = max(1, math.ceil(peak / 4))
     ticks = [Tick(round(bottom - v * scale, 1), str(v)) for v in range(0, peak + 1, step)]
-    return Histogram(width, height, left, bottom, top, out, ticks, excluded)
+    return Histogram(width, height, left, bottom, top, out, ticks)

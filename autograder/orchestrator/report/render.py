@@ -39,6 +39,7 @@ def environment() -> Environment:
     )
     env.filters["pts"] = _points
     env.filters["pct"] = _percent
+    env.filters["pts1"] = _points_1
     env.filters["secs"] = _seconds
     script = env.get_template("page.js").render()  # included verbatim by base.html
     env.globals["script_hash"] = "sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
@@ -48,6 +49,11 @@ def environment() -> Environment:
 
 def _points(value: float | None) -> str:
     return "" if value is None or not math.isfinite(value) else f"{value:g}"
+
+
+def _points_1(value: float | None) -> str:
+    """A mean or median of points, to one decimal."""
+    return "—" if value is None or not math.isfinite(value) else f"{value:.1f}"
 
 
 def _percent(value: float | None, digits: int = 0) -> str:
