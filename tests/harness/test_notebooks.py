@@ -16,7 +16,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from autograder.common import results_json
+from autograder.common import headings, results_json
 from autograder.common.contract import BY_MODULE, PROBLEMS
 from autograder.common.results import Status, SubmissionResult
 from autograder.judge import notebooks
@@ -121,12 +121,13 @@ def _generated(folder: Path, tmp_path: Path) -> Path:
     ("3-(2) 2번 문제의 신경망에 Adam 최적화", "problem3_2"),
 ])
 def test_headings_name_problems(text, module):
-    assert notebooks.parse_heading(text).module == module
+    assert headings.read_heading(text).module == module
 
 
 @pytest.mark.parametrize("text", ["인공지능 hw3", "(1) 화면 출력 확인", "2019년 과제", "3-(7)", "6", "Imports"])
 def test_other_headings_name_no_problem(text):
-    assert notebooks.parse_heading(text) is None
+    found = headings.read_heading(text)
+    assert found is None or found.module is None
 
 
 @pytest.mark.parametrize("stem, module", [("problem4", "problem4"), ("hw3_problem3-1", "problem3_1"),
@@ -148,9 +149,11 @@ def test_korean_headings_split_the_notebook(tmp_path):
     conversion = notebooks.convert(_folder(tmp_path, nb))
     assert conversion.errors == []
     assert [m.module for m in conversion.modules] == ["problem1", "problem4", "problem5"]
-    read_as = {h.text: h.problem for h in conversion.headings}
-    assert read_as["문제 1"] == "problem1" and read_as["1-(1) 화면 출력 확인"] == "problem1"
-    assert read_as["인공지능 hw3"] == "" and read_as["1. 예제 값"] == "problem1"
+    started = {h.text: h.problem for h in conversion.headings}
+    assert started["문제 1"] == "problem1" and started["1-(1) 화면 출력 확인"] == "problem1"
+    assert started["인공지능 hw3"] == "" and started["1. 예제 값"] == ""  # a step starts nothing
+    read_as = {h.text: h.read_as for h in conversion.headings}
+    assert read_as["1. 예제 값"] == "a step inside problem4" and read_as["문제 4"] == "starts problem4"
     p1, p4, p5 = conversion.modules
     assert {c.index for c in p1.cells} == {2, 4, 5}
     assert "LEARNING_RATE = 0.01" in p1.source  # a module constant sgd_step needs
