@@ -125,6 +125,17 @@ class TestResult:
 
 
 @dataclass
+class Remark:
+    """An advisory note on the submission as a whole or on one problem: how the grader read the
+    student's files (a renamed module, a CP949 source, a script graded without its top-level code,
+    a stand-in for wandb). Costs nothing; the TA and the student both see it."""
+
+    problem: str
+    """The contract module it concerns, or "" for the submission as a whole."""
+    text: str
+
+
+@dataclass
 class ManualScore:
     """Points a person awarded for what no check can judge (a problem's written answers).
 
@@ -213,6 +224,8 @@ class SubmissionResult:
     unused_files: list[str] = field(default_factory=list)
     """Files of the submission folder the grading did not read (paths relative to the folder): a
     misnamed module, an older upload in a subfolder, data files."""
+    remarks: list[Remark] = field(default_factory=list)
+    """How the grader read the submission's files, said to the TA and the student (`Remark`)."""
 
     @property
     def score(self) -> float:

@@ -19,17 +19,20 @@ from autograder.worker.registry import probe
 
 
 @probe
-def import_module(ctx: WorkerContext, module: str) -> dict[str, Any]:
+def import_module(ctx: WorkerContext, module: str, baseline_problem2: bool = False) -> ImportReply:
     """Import ``module``; a variation is imported over the baseline when problem2 is broken.
 
     A student's ``problem3_n.py`` usually does ``from problem2 import ...``: if their problem2.py
-    does not import, the variation is imported against the homework's given baseline instead,
-    so that the bug costs points in problem 2 only.
+    does not import (or the judge already knows it does not: ``baseline_problem2``), the variation
+    is imported against the homework's given baseline instead, so that the bug costs points in
+    problem 2 only.
     """
     spec = BY_MODULE[module]
     substituted = False
     if spec.own_names and "problem2" not in ctx.modules:
         try:
+            if baseline_problem2:
+                raise ImportError("problem2.py does not import")
             ctx.module("problem2")
         except BaseException:
             from autograder.worker import baseline  # torch: only variations, which need it anyway

@@ -17,7 +17,9 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from autograder.common import results_json
 from autograder.common.headings import read_heading
 from autograder.common.results import SubmissionResult
+from autograder.common.student_view import student_view
 from autograder.judge import notebooks
+from autograder.judge.staging import Staging
 from autograder.orchestrator.report import answers
 
 PACKAGE = Path(__file__).resolve().parents[2] / "autograder"
@@ -82,14 +84,30 @@ def test_names_missing_from_the_problems_cells_are_taken_after_its_end(tmp_path)
     p2 = notebooks.convert(folder).module("problem2")
     assert p2.after_end == ["make_optimizer"]
     assert "def make_optimizer" in p2.source and "CrossEntropyLoss" in p2.source and "MSELoss" not in p2.source
+    staging = Staging.make(folder)
+    try:
+        assert any(r.problem == "problem2" and "make_optimizer: not in problem2's own cells" in r.text
+                   for r in staging.remarks)
+    finally:
+        staging.close()
 
 
-def test_a_cell_that_could_not_be_used_is_said_with_its_problem(tmp_path):
+def test_the_student_is_told_when_a_cell_could_not_be_used(tmp_path):
     nb = _nb(("md", "# 5"), ("code", "import numpy as np\ndef MSE(y, t):\n    return 0.5 * np.sum((y - t) ** 2)\n"),
              ("code", "def cross_entropy_error(y, t:\n    return 0\n"))
-    (p5,) = notebooks.convert(_folder(tmp_path, nb)).modules
-    (why,) = p5.unusable
-    assert why.startswith("hw3.ipynb cell 3 could not be used: it does not parse as Python, line 1")
+    folder = _folder(tmp_path, nb)
+    staging = Staging.make(folder)
+    try:
+        result = SubmissionResult(student="s", submission="s", remarks=list(staging.remarks))
+    finally:
+        staging.close()
+    (remark,) = [r for r in result.remarks if r.problem == "problem5"]
+    assert remark.text.startswith("hw3.ipynb cell 3 could not be used: it does not parse as Python, line 1")
+    from autograder.common.results import Outcome, TestResult
+    result.tests.append(TestResult(id="t", name="MSE", problem="problem5", max_points=1, points=0,
+                                   outcome=Outcome.FAILED, message="problem5.py does not define `cross_entropy_error`"))
+    view = student_view(result)
+    assert view.problems[0].remarks == [remark.text]  # beside the check that failed for it
 
 
 # -- hostile text ------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +21,7 @@ from autograder.common import headings, results_json
 from autograder.common.contract import BY_MODULE, PROBLEMS
 from autograder.common.results import Status, SubmissionResult
 from autograder.judge import notebooks
-from autograder.judge.worker_client import copy_submission
+from autograder.judge.staging import Staging
 from autograder.orchestrator.report import render
 from conftest import grade_folder, graded_suites, lost
 from html_tree import parse
@@ -107,8 +108,10 @@ def _probe(folder: Path, modules: list[str]) -> dict:
 
 def _generated(folder: Path, tmp_path: Path) -> Path:
     """The worker's copy of ``folder``: its files plus the modules made from its notebooks."""
+    staging = Staging.make(folder)
     copy = tmp_path / "copy"
-    copy_submission(folder, copy, notebooks.convert(folder))
+    shutil.copytree(staging.path, copy)
+    staging.close()
     return copy
 
 
@@ -372,13 +375,12 @@ def test_20163140_notebook_grades_full_marks_on_problems_1_4_5(hw3_notebook, tmp
     assert [m.module for m in result.notebook.modules][:1] == ["problem1"]
 
 
-@pytest.mark.usefixtures("cifar_present")
-def test_20163140_notebook_grades_as_its_py_files_on_every_problem(hw3_notebook, tmp_path):
+def test_20163140_notebook_grades_as_its_py_files_on_every_problem(hw3_notebook, graded_20163140, tmp_path):
     """The whole rubric at `quick`: the notebook earns, check by check, what the .py files earn
     (95 of the 97 automated points: 3-(1)'s two architecture points lost), with the same trainings."""
     every = graded_suites(*(p.module for p in PROBLEMS))
     from_notebook = grade_folder(hw3_notebook, tmp_path / "nb", every)
-    from_files = grade_folder(ROOT / "submissions" / "20163140", tmp_path / "py", every)
+    from_files = graded_20163140
     for result in (from_notebook, from_files):
         assert result.status is Status.GRADED and result.not_graded == [], result.status_reason
     points = {t.id: t.points for t in from_files.tests}

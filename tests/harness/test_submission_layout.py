@@ -5,11 +5,15 @@ which folders are students (`autograder.orchestrator.discovery`). Nothing here r
 from __future__ import annotations
 
 import codecs
+import os
+from pathlib import Path
 
 import pytest
 
 from autograder.common import layout
 from autograder.common.headings import read_file_stem
+from autograder.judge.staging import Staging
+from autograder.orchestrator import discovery
 
 
 def _plan(*files: str) -> layout.Layout:
@@ -112,3 +116,63 @@ def test_sources_are_read_as_python_or_a_korean_windows_editor_wrote_them(data, 
 def test_a_source_that_is_no_text_is_said_so():
     decoded = layout.decode_source("problem4.py", b"\x81\xff\xfe\x00\x80")
     assert decoded.encoding == "" and "neither UTF-8 nor CP949" in decoded.note and decoded.data == b"\x81\xff\xfe\x00\x80"
+
+
+# -- the staged copy ---------------------------------------------------------------------------
+def test_the_staged_copy(tmp_path):
+    student = tmp_path / "student"
+    (student / "hw3" / "__MACOSX").mkdir(parents=True)
+    (student / "hw3" / ".git").mkdir()
+    (student / "hw3" / "Problem4.py").write_bytes(KOREAN.encode("cp949"))
+    (student / "hw3" / "helpers.py").write_bytes("# 도우미\nX = 1\n".encode("cp949"))
+    (student / "hw3" / "__MACOSX" / "._Problem4.py").write_bytes(b"\0\5")
+    (student / "hw3" / ".git" / "config").write_text("[core]")
+    (student / "hw3" / "link.py").symlink_to("/etc/passwd")
+    before = {p: p.read_bytes() for p in student.rglob("*") if p.is_file() and not p.is_symlink()}
+    staging = Staging.make(student)
+    try:
+        copy = staging.path
+        assert sorted(p.relative_to(copy).as_posix() for p in copy.rglob("*")) == [
+            "Problem4.py", "helpers.py", "problem4.py"]
+        assert (copy / "problem4.py").read_text(encoding="utf-8") == KOREAN
+        assert (copy / "helpers.py").read_text(encoding="utf-8") == "# 도우미\nX = 1\n"
+        assert staging.present == {"problem4"} and "link.py" in staging.skipped_files
+        remarks = {(r.problem, r.text) for r in staging.remarks}
+        assert ("", "the code is in the subfolder hw3/, not at the top of the folder: it was graded from there") in remarks
+        assert ("problem4", "Problem4.py was read as problem4.py (the contract's name for it is problem4.py)") in remarks
+        assert any(p == "problem4" and "Problem4.py is not UTF-8: it was read as CP949" in t for p, t in remarks)
+        assert any(p == "" and "helpers.py is not UTF-8" in t for p, t in remarks)
+        assert all(os.stat(p).st_mode & 0o777 in (0o644, 0o755) for p in [copy, *copy.rglob("*")])
+    finally:
+        staging.close()
+    assert not staging.path.exists()
+    assert {p: p.read_bytes() for p in student.rglob("*") if p.is_file() and not p.is_symlink()} == before
+
+
+def test_a_file_name_that_is_not_utf8_is_shown_safely(tmp_path):
+    student = tmp_path / "student"
+    student.mkdir()
+    (student / os.fsdecode(b"problem4 \xc7\xd1.py")).write_text("def softmax(x):\n    return x\n")
+    staging = Staging.make(student)
+    try:
+        for remark in staging.remarks:
+            remark.text.encode("utf-8")  # no lone surrogate can reach the results
+    finally:
+        staging.close()
+
+
+# -- which folders are students ------------------------------------------------------------------
+def test_students_with_their_code_in_a_subfolder_and_without_code(tmp_path):
+    course = tmp_path / "class"
+    (course / "20160001" / "hw3").mkdir(parents=True)
+    (course / "20160001" / "hw3" / "problem4.py").write_text("def softmax(x):\n    return x\n")
+    (course / "20160002").mkdir()
+    (course / "20160002" / "report.pdf").write_bytes(b"%PDF")
+    (course / "20160003").mkdir()
+    (course / "__MACOSX").mkdir()
+    (course / ".hidden").mkdir()
+    found, skipped = discovery.find_submissions([course])
+    assert [f.name for f in found] == ["20160001", "20160002", "20160003"]
+    assert sorted(s.folder.name for s in skipped) == [".hidden", "__MACOSX"]
+    assert discovery.find_submissions([course / "20160001"])[0] == [course / "20160001"]
+    assert discovery.find_submissions([course / "20160002"])[0] == [course / "20160002"]
