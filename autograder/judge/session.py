@@ -22,7 +22,7 @@ from autograder.common.config import GradingConfig
 from autograder.common.contract import PROBLEMS, REPORT_FILE, RUNS_AT_IMPORT_DEDUCTION
 from autograder.common.results import (Feedback, Outcome, ProblemRun, Remark, Status, SubmissionResult,
                                        TestResult)
-from autograder.judge import sandbox
+from autograder.judge import matplotlib_cache, sandbox
 from autograder.judge.checks import NotGraded
 from autograder.judge.staging import Staging
 from autograder.judge.training_runs import TrainingRuns
@@ -40,7 +40,7 @@ _SESSIONS = itertools.count()
 """Sessions this judge has run: a judge server grades submissions in turn, each a session."""
 SOURCE_SCAN_BYTES = 4 * 2**20
 """Bytes of a submission's Python files read to see which heavy libraries it imports."""
-HEAVY = {"torchvision": ("torchvision",)}
+HEAVY = {"torchvision": ("torchvision",), "matplotlib": ("matplotlib", "matplotlib.pyplot")}
 """Libraries preloaded only for a submission whose code mentions them (each costs a worker start
 a second or so: bench/RESULTS.md, "Fixed costs"), and what is imported for each."""
 
@@ -143,9 +143,10 @@ class GradingSession:
     def preload(self) -> tuple[str, ...]:
         """What the worker imports before its handshake (so that a student's import time is their
         own): numpy; torch unless only the NumPy problems are graded; torchvision (and with it
-        the training probes) when a CIFAR-10 problem is graded or the submission imports it. A
-        worker for problems 1, 4 and 5 of a student who does not use torchvision starts a second
-        faster (bench/RESULTS.md, "Fixed costs")."""
+        the training probes) when a CIFAR-10 problem is graded or the submission imports it;
+        matplotlib's pyplot when the submission imports matplotlib. A worker for problems 1, 4
+        and 5 of a student who uses neither starts a second faster (bench/RESULTS.md, "Fixed
+        costs")."""
         if not self.needs_torch:
             return ("numpy",)
         problems = self.problems or frozenset(p.module for p in PROBLEMS)
@@ -155,6 +156,8 @@ class GradingSession:
         wanted = ["numpy", "torch"]
         if self.problems is None or any(p in budgets.TRAINED for p in self.problems) or "torchvision" in mentioned:
             wanted += HEAVY["torchvision"]
+        if "matplotlib" in mentioned:
+            wanted += HEAVY["matplotlib"]
         return tuple(wanted)
 
     # -- the workers --------------------------------------------------------------------------
@@ -216,7 +219,8 @@ class GradingSession:
             submission=self.submission, mode=self.mode, data=data_dir, device=self.config.device,
             memory=self.config.worker_memory, gpu_memory_fraction=self.config.gpu_memory_fraction(),
             preload=preload, submission_timeout=self.budget.submission_timeout, slot=slot,
-            generation=self.generation, staging=staging)
+            generation=self.generation, staging=staging,
+            matplotlib_cache=matplotlib_cache.fontlist(self.config.cache) if "matplotlib" in preload else None)
 
     def start_seconds(self) -> float:
         """Seconds spent starting the submission's worker so far (kept out of the checks' timings)."""

@@ -67,6 +67,8 @@ class WorkerSettings:
     staging: Staging | None = None
     """The session's copy of the submission, shared by its workers (`autograder.judge.staging`);
     None: the worker stages a copy of its own."""
+    matplotlib_cache: Path | None = None
+    """matplotlib's font list, built once for every worker (`matplotlib_cache.fontlist`)."""
 
 
 class SandboxFault(Exception):
@@ -266,7 +268,8 @@ class Worker:
             if path is None:
                 raise SandboxFault(problem)
             argv = sandbox.bwrap_args(bwrap=path, submission=self._copy, data=s.data,
-                                      grader=sandbox.grader_package(), device=s.device) + argv
+                                      grader=sandbox.grader_package(), device=s.device,
+                                      matplotlib_cache=s.matplotlib_cache) + argv
         return argv, env
 
     def start(self) -> None:
@@ -303,7 +306,7 @@ class Worker:
     def _start(self) -> None:
         scratch = self._tmp / f"scratch{self.starts}"
         if self.settings.mode is SandboxMode.LIMITS_ONLY:
-            sandbox.prepare_scratch(scratch)
+            sandbox.prepare_scratch(scratch, self.settings.matplotlib_cache)
         argv, env = self._argv_and_env(scratch, self._memory())
         req_r, req_w = os.pipe()
         rep_r, rep_w = os.pipe()

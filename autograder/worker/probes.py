@@ -25,7 +25,7 @@ def import_module(ctx: WorkerContext, module: str, baseline_problem2: bool = Fal
     A student's ``problem3_n.py`` usually does ``from problem2 import ...``: if their problem2.py
     does not import (or the judge already knows it does not: ``baseline_problem2``), the variation
     is imported against the homework's given baseline instead, so that the bug costs points in
-    problem 2 only.
+    problem 2 only. The reply names the stand-ins the student's code has been given so far.
     """
     spec = BY_MODULE[module]
     substituted = False
@@ -41,7 +41,8 @@ def import_module(ctx: WorkerContext, module: str, baseline_problem2: bool = Fal
             ctx.modules["problem2"] = baseline
             substituted = True
     mod = ctx.module(module)
-    return ImportReply(defined=[n for n in spec.names if hasattr(mod, n)], baseline_problem2=substituted)
+    return ImportReply(defined=[n for n in spec.names if hasattr(mod, n)], baseline_problem2=substituted,
+                       stand_ins=ctx.stand_ins())
 
 
 @probe

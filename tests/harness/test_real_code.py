@@ -60,6 +60,94 @@ def test_20163140_scripts_that_train_at_import_earn_what_the_modules_earn(graded
     assert "소프트맥스함수 적용 결과" in result.output  # problem 4's print ran, at import
 
 
+# -- the homework's environment and the student's own helpers ------------------------------------
+HELPERS = {
+    "random.py": "def seed_everything():\n    return 0\n",
+    "copy.py": "def clone(values):\n    return [v for v in values]\n",
+    "code.py": "EPSILON = 0.0\n",
+    "test.py": "import random\n\ndef check(x):\n    random.seed_everything()\n    return x\n",
+    "tempfile.py": "def scratch_name():\n    return 'mine'\n",
+}
+"""Helpers named like the standard library's random, copy, code, test and tempfile — modules numpy,
+torch and the grader use themselves."""
+
+LENET = (REFERENCE / "problem1.py").read_text(encoding="utf-8")
+
+PROBLEM1_SCRIPT = '''\
+# a Colab script with its logging and display, as the student ran it
+from torch.utils.tensorboard import SummaryWriter
+import wandb
+from google.colab import drive
+from IPython.display import display, clear_output
+import matplotlib.pyplot as plt
+from tqdm import tqdm
+import copy
+import tempfile
+
+drive.mount("/content/drive")
+writer = SummaryWriter("runs/lenet")
+wandb.init(project="hw3", config={"lr": 0.01})
+
+''' + LENET + '''
+
+net = Net()
+for step in tqdm(range(3)):
+    writer.add_scalar("loss", 1.0 / (step + 1), step)
+    wandb.log({"step": step})
+plt.plot([1, 2, 3])
+plt.show()
+display(net)
+clear_output(wait=True)
+print(copy.clone([1, 2]), tempfile.scratch_name())
+'''
+
+PROBLEM4_WITH_HELPERS = '''\
+import random
+import code
+import test
+
+''' + SOFTMAX.replace("def softmax(x):", "def softmax(x):\n    random.seed_everything()\n    x = test.check(x)") + '''
+
+EPS = code.EPSILON
+'''
+
+PROBLEM5_MISSING = LOSSES + '''
+
+import seaborn as sns
+
+
+def plot_losses(values):
+    sns.lineplot(values)
+'''
+
+
+def test_the_homeworks_imports_and_stdlib_named_helpers(tmp_path):
+    """Problem 1 as a Colab script (TensorBoard, wandb, Drive, IPython.display, matplotlib, tqdm),
+    problem 4 using the student's own random.py, code.py and test.py, beside copy.py and
+    tempfile.py: full marks, a remark per stand-in. A module nobody provides (seaborn) fails with
+    its name and what the grading environment has — here in code no contract name needs, so it is
+    left out and problem 5 still earns its points."""
+    folder = _write(tmp_path / "student", {**HELPERS, "problem1.py": PROBLEM1_SCRIPT,
+                                           "problem4.py": PROBLEM4_WITH_HELPERS, "problem5.py": PROBLEM5_MISSING})
+    result = grade_folder(folder, tmp_path / "out", graded_suites("1", "4", "5"))
+    assert result.status is Status.GRADED and result.not_graded == [], result.status_reason
+    assert lost(result) == {}, [(t.id, t.message, t.feedback) for t in result.tests if t.points < t.max_points]
+    remarks = _remarks(result, "problem1")
+    for what in ("TensorBoard's SummaryWriter", "Weights & Biases", "google.colab", "IPython"):
+        assert what in remarks and "inert stand-in" in remarks, (what, remarks)
+    assert "[1, 2] mine" in result.output  # the student's copy.py and tempfile.py, at import
+    assert "seaborn" in _remarks(result, "problem5") and "No module named 'seaborn'" in _remarks(result, "problem5")
+
+
+def test_a_missing_module_a_definition_needs_names_the_environment(tmp_path):
+    folder = _write(tmp_path / "student", {"problem4.py": "import seaborn\n\n" + SOFTMAX.replace(
+        "def softmax(x):", "def softmax(x):\n    seaborn.set_theme()")})
+    result = grade_folder(folder, tmp_path / "out", graded_suites("4"))
+    text = " ".join(t.message + (t.feedback.found if t.feedback else "") for t in result.tests)
+    assert "No module named 'seaborn'" in text
+    assert "the grading environment provides the standard library, torch, torchvision, numpy, PIL, matplotlib" in text
+
+
 # -- folders as they arrive ----------------------------------------------------------------------
 KOREAN = "# 소프트맥스 함수: 한국어 주석 (Windows 메모장, CP949로 저장)\n"
 
