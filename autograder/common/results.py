@@ -120,8 +120,9 @@ class TestResult:
 
     @property
     def advisory(self) -> bool:
-        """A check worth no points: its remarks are advice, never a pass or a fail of the rubric."""
-        return self.max_points == 0
+        """A check worth no points: its remarks are advice, never a pass or a fail of the rubric
+        (a deduction — no maximum, points taken — is no advice)."""
+        return self.max_points == 0 and self.points == 0
 
 
 @dataclass

@@ -175,7 +175,7 @@ def test_layouts_and_encodings_as_they_arrive(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "autograder.orchestrator.cli", str(course), "--problems", "4,5",
                            "--seed", "1", "--jobs", "2", "--out", str(out)],
                           capture_output=True, text=True, timeout=1500, cwd=ROOT)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.returncode == 5, proc.stdout + proc.stderr  # a folder could not be graded: said in the status
     results = {p.parent.name: results_json.read(p) for p in out.glob("*/results.json")}
     assert set(results) == {"s_subfolder", "s_spelling", "s_short", "s_reupload", "s_cp949", "s_nothing"}
     expected = {
@@ -190,6 +190,9 @@ def test_layouts_and_encodings_as_they_arrive(tmp_path):
         assert r.status is Status.GRADED and r.score == r.max_score == 24, (student, lost(r), r.status_reason)
         assert words in _remarks(r), (student, _remarks(r))
     assert "byte-order mark" in _remarks(results["s_cp949"], "problem5")
+    used_py = {student: [f for f in r.unused_files if f.endswith(".py")] for student, r in results.items()}
+    assert used_py == {"s_subfolder": [], "s_spelling": [], "s_short": [], "s_cp949": [], "s_nothing": [],
+                       "s_reupload": ["problem5 (1).py"]}  # only the upload passed over is "not used"
     nothing = results["s_nothing"]
     assert nothing.status is Status.UNGRADABLE and nothing.score == 0
     assert "hw3.zip, report.pdf — unpack the archive with `autograde intake`" in nothing.status_reason
