@@ -128,20 +128,27 @@ def in_process_parts(script: str, repeat: int, *extra: str) -> dict[str, list[tu
 
 def worker_starts(repeat: int) -> dict[str, list[tuple[float, float]]]:
     """The submission's worker, started and closed through the judge's own client, per preload."""
+    from autograder.common import config as cfg
     from autograder.common import limits
+    from autograder.judge import matplotlib_cache
     from autograder.judge.sandbox import mode_for
     from autograder.judge.worker_client import Worker, WorkerSettings
 
     mode = mode_for("bubblewrap")
+    fonts = matplotlib_cache.fontlist(cfg.resolve({"device": "cpu"}).cache)
+    pyplot = ("numpy", "torch", "matplotlib", "matplotlib.pyplot")
     rows: dict[str, list[tuple[float, float]]] = {}
-    for label, preload in (("worker: sandbox and interpreter, nothing preloaded", ()),
-                           ("worker: + numpy", ("numpy",)),
-                           ("worker: + numpy, torch", ("numpy", "torch")),
-                           ("worker: + numpy, torch, torchvision (and the training probes)",
-                            ("numpy", "torch", "torchvision"))):
+    for label, preload, font_list in (("worker: sandbox and interpreter, nothing preloaded", (), None),
+                                      ("worker: + numpy", ("numpy",), None),
+                                      ("worker: + numpy, torch", ("numpy", "torch"), None),
+                                      ("worker: + numpy, torch, torchvision (and the training probes)",
+                                       ("numpy", "torch", "torchvision"), None),
+                                      ("worker: + numpy, torch, matplotlib.pyplot (the font list mounted)", pyplot, fonts),
+                                      ("worker: + numpy, torch, matplotlib.pyplot (its font list built in the worker)",
+                                       pyplot, None)):
         for _ in range(repeat):
             w = Worker(WorkerSettings(submission=ROOT / "submissions" / "20163140", mode=mode,
-                                      preload=preload, memory=limits.WORKER_MEMORY_MIN))
+                                      preload=preload, memory=limits.WORKER_MEMORY_MIN, matplotlib_cache=font_list))
             start = time.perf_counter()
             w.start()
             rows.setdefault(label, []).append((time.perf_counter() - start, float("nan")))
@@ -204,6 +211,10 @@ PAID = {
     "worker: + numpy, torch": "each submission graded on problems 1–3",
     "worker: + numpy, torch, torchvision (and the training probes)":
         "each submission graded on problems 1–3 → only those graded on 2 or 3, or whose code imports torchvision",
+    "worker: + numpy, torch, matplotlib.pyplot (the font list mounted)":
+        "each submission whose code imports matplotlib (new: the homework's problem 2 does)",
+    "worker: + numpy, torch, matplotlib.pyplot (its font list built in the worker)":
+        "never: the font list is built once per machine and mounted (what each worker would pay otherwise)",
     "`autograde report` of one student (a process: its imports and the pages)": "each run (unchanged)",
     "report pages of one student, rendered in a warm process": "each submission, once per run (unchanged)",
 }

@@ -68,3 +68,25 @@ CLASSES: tuple[str, ...] = (
 
 REPORT_FILE = "report.md"
 """Optional file of written answers in a submission folder."""
+
+GRADING_ENVIRONMENT: tuple[str, ...] = ("torch", "torchvision", "numpy", "PIL", "matplotlib", "tqdm")
+"""What a submission may import besides the standard library and its own modules: what the
+homework itself uses (the grader installs them; matplotlib draws to no screen, ``plt.show()`` does
+nothing)."""
+
+STAND_INS: dict[str, str] = {
+    "torch.utils.tensorboard": "TensorBoard's SummaryWriter (torch.utils.tensorboard)",
+    "tensorboardX": "tensorboardX's SummaryWriter",
+    "wandb": "Weights & Biases (wandb)",
+    "google.colab": "Colab's google.colab (drive.mount, files)",
+    "IPython": "IPython (display, clear_output)",
+}
+"""Display and logging packages a script may import that grading never needs: where they are not
+installed, the worker gives the student's code an inert stand-in of each (every call does
+nothing) and the grade says so in a remark — never a lost problem."""
+
+RUNS_AT_IMPORT_DEDUCTION: float = 0.0
+"""Points taken from a problem whose module had to be graded without its top-level code (it
+trained, plotted, downloaded or blocked when imported: see `autograder.judge.staging`); never more
+than the problem earned. An instructor who asks for scripts guarded by
+``if __name__ == "__main__":`` may set it; by default none."""

@@ -56,6 +56,12 @@ class NotebookModule:
     """Names a variation imports from the generated problem2 instead of defining them again."""
     unresolved: list[str] = field(default_factory=list)
     """Names the kept code uses that the notebook defines nowhere (builtins excepted)."""
+    unusable: list[str] = field(default_factory=list)
+    """Cells of the problem that could not be used, each with why ("hw3.ipynb cell 7 does not parse
+    as Python (line 3: invalid syntax)"): said to the student beside the problem's checks."""
+    after_end: list[str] = field(default_factory=list)
+    """Contract names the problem's own cells do not define, taken from cells after a heading that
+    ended them ("# 2" followed by "# Training" at the same level)."""
     used: bool = True
     """False when a ``.py`` file of the same module in the folder wins over the notebook."""
 
@@ -68,8 +74,11 @@ class NotebookHeading:
     index: int
     text: str
     problem: str = ""
-    """What the heading was read as: a contract module, ``problem3`` (no variation named), or
-    empty when it names no problem."""
+    """The problem whose cells the heading starts: a contract module, ``problem3`` (no variation
+    named), or empty (it names no problem, or it is a step inside the current one)."""
+    read_as: str = ""
+    """What the heading was read as, in words ("starts problem2", "a step inside problem2",
+    "names no problem: ends problem2's cells")."""
 
 
 @dataclass

@@ -100,6 +100,8 @@ class ProbeReply:
 class ImportReply:
     defined: list[Name]
     baseline_problem2: bool
+    stand_ins: Annotated[list[Name], MaxLen(32)] = field(default_factory=list)
+    """The inert stand-ins (`contract.STAND_INS`) the worker has given the student's code so far."""
 
 
 Size = Annotated[int, Between(-(2**31), 2**31)] | Shape | Name

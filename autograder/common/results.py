@@ -120,8 +120,20 @@ class TestResult:
 
     @property
     def advisory(self) -> bool:
-        """A check worth no points: its remarks are advice, never a pass or a fail of the rubric."""
-        return self.max_points == 0
+        """A check worth no points: its remarks are advice, never a pass or a fail of the rubric
+        (a deduction — no maximum, points taken — is no advice)."""
+        return self.max_points == 0 and self.points == 0
+
+
+@dataclass
+class Remark:
+    """An advisory note on the submission as a whole or on one problem: how the grader read the
+    student's files (a renamed module, a CP949 source, a script graded without its top-level code,
+    a stand-in for wandb). Costs nothing; the TA and the student both see it."""
+
+    problem: str
+    """The contract module it concerns, or "" for the submission as a whole."""
+    text: str
 
 
 @dataclass
@@ -213,6 +225,8 @@ class SubmissionResult:
     unused_files: list[str] = field(default_factory=list)
     """Files of the submission folder the grading did not read (paths relative to the folder): a
     misnamed module, an older upload in a subfolder, data files."""
+    remarks: list[Remark] = field(default_factory=list)
+    """How the grader read the submission's files, said to the TA and the student (`Remark`)."""
 
     @property
     def score(self) -> float:

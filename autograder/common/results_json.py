@@ -146,6 +146,8 @@ def student_document(view: StudentView) -> dict[str, Any]:
                           "pieces": dict(r.pieces), "losses": list(r.losses)} for r in view.training],
             "manual": [{"problem": p.module, "points": p.manual.points, "max_points": p.manual.max_points,
                         "comment": p.manual.comment} for p in view.problems if p.manual is not None],
+            "remarks": [{"problem": "", "text": r} for r in view.remarks]
+                       + [{"problem": p.module, "text": r} for p in view.problems for r in p.remarks],
         },
     }
 

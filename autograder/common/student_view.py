@@ -19,6 +19,9 @@ returns. The rules:
   A check that was not graded carries no message: the pages say so in fixed words, without the
   grader's reason.
 * **Loss curves and accuracies** of the training problems whose checks are shown.
+* **Remarks** on how the grader read their files (a renamed module, a CP949 source, a script graded
+  without its top-level code, a stand-in for wandb, what a folder without code holds), paths
+  stripped: beside the problem they concern, or at the top.
 * **Never**: the submission's path, the captured output, seed, budget, device, sandbox facts,
   versions, timings, the check ids (the grader's file layout), the status reason, the source of
   manual points, other students, links to logs or the class page.
@@ -121,6 +124,8 @@ class StudentProblem:
     """Of those, the points not decided yet (checks not graded, written answers not scored)."""
     written_pending: bool = False
     """Its written answers are not scored yet."""
+    remarks: list[str] = field(default_factory=list)
+    """How the grader read this problem's files."""
 
 
 @dataclass
@@ -170,6 +175,8 @@ class StudentView:
     @property
     def pending_points(self) -> float:
         return round(sum(p.points for p in self.pending), 4)
+    remarks: list[str] = field(default_factory=list)
+    """How the grader read the submission's files, not tied to a problem shown."""
 
     @property
     def checks(self) -> list[StudentCheck]:
@@ -274,13 +281,17 @@ def student_view(result: SubmissionResult, *, published: bool = False) -> Studen
     not_graded = len(result.not_graded)
     pending = [StudentPending(points, problems_, _pending_words(kind, published))
                for kind, points, problems_ in pending_by_kind(waiting)]
+    listed = {p.module for p in problems}
+    for p in problems:
+        p.remarks = [strip_paths(r.text) for r in result.remarks if r.problem == p.module]
     return StudentView(
         student=result.student, published=published, graded_at=result.started_at, status=result.status,
         notice=_notice(result, not_graded), problems=problems, training=training,
         score=round(sum(p.points for p in problems), 4), max_score=round(sum(p.max_points for p in problems), 4),
         withheld=sum(p.withheld for p in problems), not_graded=not_graded,
         unconfined=result.sandbox == "limits only", out_of=result.out_of, pending=pending,
-        final=published and result.final, unused_files=list(result.unused_files))
+        final=published and result.final, unused_files=list(result.unused_files),
+        remarks=[strip_paths(r.text) for r in result.remarks if r.problem not in listed])
 
 
 def summary_text(view: StudentView) -> str:
@@ -294,6 +305,7 @@ def summary_text(view: StudentView) -> str:
         lines.append("INCOMPLETE: " + view.notice)
     elif view.notice:
         lines.append(view.notice)
+    lines += [f"remark: {r}" for r in view.remarks]
     for p in view.problems:
         extras = []
         if p.manual is not None:
@@ -309,6 +321,7 @@ def summary_text(view: StudentView) -> str:
         for c in p.checks:
             if c.advisory and c.remarks:
                 lines += [f"    advice: {remark}" for remark in c.remarks]
+        lines += [f"    remark: {r}" for r in p.remarks]
     if view.unused_files:
         lines.append("Not used by the grading: " + ", ".join(view.unused_files[:20])
                      + (f" and {len(view.unused_files) - 20} more" if len(view.unused_files) > 20 else ""))

@@ -8,31 +8,44 @@ of every name they need (module constants, helpers), and the definitions a varia
 problem 2 as ``from problem2 import …``. Loops, calls, plots, prints, ``!shell`` and ``%magic``
 lines are left out, each with its reason, so importing a generated module trains nothing.
 
-**Splitting.** A markdown heading ("1", "2", "3-(1)", "문제 3-(1)", "problem 3_1", "Problem 3.1",
-"Q4") or a code cell whose first line is a comment naming a problem (``# problem3_1``) starts that
-problem's cells; a heading deeper than the problem's own that is a bare number ("## 1. 데이터")
-is a step inside it, not a new problem (a word or a sub-number, "## 3-(1)", makes it one). A notebook named for one problem (``problem4.ipynb``,
-``3-1.ipynb``) starts in that problem. A notebook whose cells cannot be told apart is reported
-with the headings it has.
+**Splitting.** A markdown heading or a code cell whose first line is a comment naming a problem
+(``# problem3_1``) starts that problem's cells, as `autograder.common.headings` reads it (the one
+reading of headings, shared with report.md and file names); a heading deeper than the problem's own
+that is a bare number ("## 1. 데이터") is a step inside it, not a new problem (a word or a
+sub-number, "## 3-(1)", makes it one), and a heading at the problem's own level or above that names
+no problem ("## Other experiments") ends the problem's cells. A notebook named for one problem
+(``problem4.ipynb``, ``3-1.ipynb``) starts in that problem. A notebook whose cells cannot be told
+apart is reported with the headings it has; the headings table says what each heading was read as.
 
 **Which definition counts.** For a contract name, the problem's own cells' last definition; for
 a name that definition needs, the last definition in the notebook up to the end of the problem's
 cells (as a run from the top would see it), else a later one. A ``.py`` file of the same module in
 the folder wins over the notebook.
+
+**Scripts.** A ``.py`` module that trains or plots when imported is split the same way
+(`split_script`): its top-level statements that no contract name needs are blanked out, line
+numbers kept, when the judge finds that importing it times out or fails in its top-level code.
+
+Everything here is linear in the notebook's size (no regular expression reads student text), and
+student text is made safe to carry where it is read (`autograder.common.text`).
 """
 
 from __future__ import annotations
 
 import ast
+import bisect
 import builtins
-import re
 import symtable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.common.contract import BY_MODULE, PROBLEMS
+from autograder.common.headings import ProblemRef, read_file_stem, read_heading, read_line
+from autograder.common.layout import Layout
+from autograder.common.layout import find as find_layout
 from autograder.common.notebook_model import (LeftOut, NotebookCell, NotebookConversion,
                                               NotebookHeading, NotebookModule)
+from autograder.common.text import no_lone_surrogates
 
 MAX_NOTEBOOK_BYTES = 8 * 2**20
 """A larger notebook is refused (outputs included: clearing them makes a notebook small)."""
@@ -48,18 +61,9 @@ MAX_HEADINGS_LISTED = 20
 BUILTINS = frozenset(dir(builtins)) | {"__name__", "__file__", "__doc__", "__builtins__", "__spec__"}
 NUMBERED = {p.module for p in PROBLEMS}
 
-# "문제 3-(1)", "problem3_1", "Problem 3.1", "Q4", "3번", "1-(1)", "3"
-_PREFIX = r"(?:문제|problem|prob\.?|question|q|p)"
-_ID = (r"(?P<major>[1-5])(?!\d)(?:\s*번)?"
-       r"(?:\s*(?:[-_.]\s*\(?|\()\s*(?P<minor>[1-9])(?!\d)\s*\)?)?")
-_HEADING = re.compile(rf"(?P<prefix>{_PREFIX}\s*[-_.]?\s*)?{_ID}(?![0-9A-Za-z])", re.IGNORECASE)
-_WHOLE = re.compile(rf"(?P<prefix>{_PREFIX}\s*[-_.]?\s*)?{_ID}\s*[.:)]?\s*(?:번)?\s*", re.IGNORECASE)
-_FILE = re.compile(rf"(?:.*[^0-9A-Za-z])?(?P<prefix>{_PREFIX})\s*[-_ ]?\s*{_ID}", re.IGNORECASE)
-_ATX = re.compile(r"^\s{0,3}(?:[-*+]\s+)?(?P<hashes>#{1,6})\s+(?P<text>.*?)\s*#*\s*$")
-_BOLD = re.compile(r"^\s*(?:[-*+]\s+)?\*\*(?P<text>.+?)\*\*")
-_MAGIC = re.compile(r"^\s*(?:\w[\w.,\s]*=\s*)?(?:!(?!=)|%%?[A-Za-z])")
-"""``!pip …``, ``%matplotlib …``, ``files = !ls``; not a continuation line ``% (a, b)`` or ``!= b``."""
 _CELL_MAGIC_PYTHON = ("%%time", "%%timeit", "%%capture", "%%prun")
+MAX_IMPORT_WALK = 64
+"""Earlier ``import name.sub`` lines looked back over for one import kept (a bound on the work)."""
 
 REASONS = {
     "magic": "IPython shell/magic line — not Python",
@@ -80,11 +84,11 @@ class _Cell:
     source: str
 
 
-def _read(path: Path) -> tuple[list[_Cell], list[str]]:
-    """The notebook's cells, and the problems met reading it (a refused notebook has no cells)."""
+def _read(path: Path, name: str) -> tuple[list[_Cell], list[str]]:
+    """The notebook's cells, and the problems met reading it (a refused notebook has no cells).
+    ``name`` is the file's name as the pages show it."""
     import nbformat  # only submissions with notebooks pay for it
 
-    name = path.name
     size = path.stat().st_size
     if size > MAX_NOTEBOOK_BYTES:
         return [], [f"{name}: {size:,} bytes, over the {MAX_NOTEBOOK_BYTES:,} a notebook may have "
@@ -99,11 +103,12 @@ def _read(path: Path) -> tuple[list[_Cell], list[str]]:
         raw_cells = list(nb.get("cells", []))
     except Exception as exc:  # noqa: BLE001 — hostile input: any failure of the parser is the file's
         return [], [f"{name}: not a notebook nbformat can read ({type(exc).__name__}: "
-                    f"{str(exc)[:300]}); not read"]
+                    f"{no_lone_surrogates(str(exc)[:300])}); not read"]
     errors: list[str] = []
     if "ValidationError" in captured:
         message = str(getattr(captured["ValidationError"], "message", captured["ValidationError"]))
-        errors.append(f"{name}: does not follow the notebook format ({message[:300]}); read anyway")
+        errors.append(f"{name}: does not follow the notebook format ({no_lone_surrogates(message[:300])}); "
+                      "read anyway")
     if len(raw_cells) > MAX_CELLS:
         errors.append(f"{name}: {len(raw_cells):,} cells; only the first {MAX_CELLS:,} were read")
     cells, code_chars = [], 0
@@ -119,46 +124,53 @@ def _read(path: Path) -> tuple[list[_Cell], list[str]]:
                 errors.append(f"{name}: over {MAX_CODE_CHARS:,} characters of code; "
                               f"cells from {index + 1} on were not read")
                 break
-        cells.append(_Cell(index, kind, source))
+        cells.append(_Cell(index, kind, no_lone_surrogates(source)))  # a JSON "\udcff" ends here
     return cells, errors
 
 
 # -- splitting ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Target:
-    module: str
-    """A contract module, or ``problem3`` when no variation is named."""
-    major: int
-    prefixed: bool
-    """Named with a word ("문제", "problem", "Q"), or with a sub-number ("3-(1)", "1-(2)")."""
+def _named(ref: ProblemRef | None) -> ProblemRef | None:
+    """``ref`` when it names a module of the contract or problem 3 as a whole ("3-(7)" does not)."""
+    return ref if ref is not None and ref.module is not None else None
 
 
-def _target(match: re.Match[str]) -> _Target | None:
-    major, minor = int(match["major"]), match["minor"]
-    if major == 3:
-        if minor is None:
-            module = "problem3"
-        elif int(minor) <= 6:
-            module = f"problem3_{minor}"
-        else:
-            return None
-    else:
-        module = f"problem{major}"
-    return _Target(module, major, bool(match["prefix"]) or minor is not None)
-
-
-def parse_heading(text: str, *, whole: bool = False) -> _Target | None:
-    """The problem a heading names ("3-(1) INPUT - CONV…" → problem3_1), or None.
-    ``whole``: the text must be nothing but the problem's number (for plain lines and comments)."""
-    text = text.strip().strip("*_`").strip()
-    match = (_WHOLE.fullmatch if whole else _HEADING.match)(text)
-    return _target(match) if match else None
-
-
-def problem_of_filename(stem: str) -> _Target | None:
+def problem_of_filename(stem: str) -> ProblemRef | None:
     """``problem4`` → problem4, ``hw3_problem3-1`` → problem3_1, ``4`` → problem4; ``hw3`` → None."""
-    match = _FILE.fullmatch(stem.strip()) or _WHOLE.fullmatch(stem.strip())
-    return _target(match) if match else None
+    reading = read_file_stem(stem)
+    return _named(reading.ref) if reading is not None and reading.named else None
+
+
+def _atx(line: str) -> tuple[int, str] | None:
+    """(level, text) of a CommonMark ATX heading line (``## 3-(1) …  ##``; also after a list
+    marker, as "- # 3-(1)" in a report pasted into a cell), else None."""
+    i, n = 0, len(line)
+    while i < n and i < 3 and line[i] == " ":
+        i += 1
+    if i + 1 < n and line[i] in "-*+" and line[i + 1] in " \t":
+        i += 1
+        while i < n and line[i] in " \t":
+            i += 1
+    level = 0
+    while i < n and line[i] == "#" and level <= 6:
+        level, i = level + 1, i + 1
+    if not 1 <= level <= 6 or (i < n and line[i] not in " \t"):
+        return None
+    text = line[i:].strip()
+    closed = text.rstrip("#")
+    if closed != text and (not closed or closed[-1] in " \t"):
+        text = closed.rstrip()
+    return level, text
+
+
+def _bold(line: str) -> str | None:
+    """The text of a line that starts with bold text (``**문제 5** 손실 함수``), else None."""
+    text = line.lstrip()
+    if len(text) > 1 and text[0] in "-*+" and text[1] in " \t":
+        text = text[1:].lstrip()
+    if not text.startswith("**"):
+        return None
+    end = text.find("**", 2)
+    return text[2:end] if end > 2 else None
 
 
 def _candidates(cell: _Cell) -> list[tuple[str, int | None, str]]:
@@ -174,51 +186,84 @@ def _candidates(cell: _Cell) -> list[tuple[str, int | None, str]]:
             continue
         if fence:
             continue
-        if m := _ATX.match(line):
-            out.append((m["text"], len(m["hashes"]), "atx"))
-        elif m := _BOLD.match(line):
-            out.append((m["text"], None, "bold"))
+        if (atx := _atx(line)) is not None:
+            out.append((atx[1], atx[0], "atx"))
+        elif (bold := _bold(line)) is not None:
+            out.append((bold, None, "bold"))
         elif i == first and len(line.strip()) <= 60:
             out.append((line.strip(), None, "plain"))
     return out
 
 
-def _split(name: str, cells: list[_Cell]) -> tuple[dict[int, str], list[NotebookHeading]]:
-    """Each code cell's section (a contract module or ``problem3``; absent: before any problem)."""
+def _comment_target(first: str) -> ProblemRef | None:
+    """What a code cell's first-line comment names: nothing but a reference (``# 2``), or a
+    prefixed one at its start (``# problem 3_1: augmentation``)."""
+    comment = first.lstrip("#").strip()
+    found = read_line(comment)
+    if found is None and (found := read_heading(comment, anywhere=False)) is not None and not found.prefixed:
+        found = None
+    return _named(found)
+
+
+def _split(name: str, cells: list[_Cell]) -> tuple[dict[int, str], dict[int, str], list[NotebookHeading]]:
+    """Each code cell's section (a contract module or ``problem3``; absent: before any problem,
+    or after a heading that ended the problem's cells); the cells after such a heading, until the
+    next problem's, with the module whose cells it ended; and the headings read."""
     start = problem_of_filename(Path(name).stem)
-    current: _Target | None = start
+    current: ProblemRef | None = start
     level: int | None = 0 if start else None
+    ended: str | None = None
     sections: dict[int, str] = {}
+    trailing: dict[int, str] = {}
     headings: list[NotebookHeading] = []
 
-    def switch(target: _Target, new_level: int | None, strong: bool) -> None:
-        nonlocal current, level
+    def switch(target: ProblemRef, new_level: int | None, strong: bool) -> str:
+        """Start ``target``'s cells, unless the heading is a step inside the current problem;
+        returns what the heading was read as."""
+        nonlocal current, level, ended
         if current is not None and not strong:
             deeper = new_level is None or (level is not None and new_level > level)
             if deeper and not target.prefixed:
-                return  # "## 1. 데이터" inside problem 2 is a step, not problem 1
-        current, level = target, new_level
+                return f"a step inside {current.module}"  # "## 1. 데이터" inside problem 2
+        current, level, ended = target, new_level, None
+        if target.module == "problem3":
+            return "problem 3, no variation named (its cells are not used)"
+        return f"starts {target.module}"
+
+    def unnamed(new_level: int | None) -> str:
+        """A heading that names no problem: at the problem's own level or above it ends its cells."""
+        nonlocal current, level, ended
+        if current is not None and new_level is not None and level is not None and new_level <= level:
+            ended, current, level = current.module, None, None
+            return f"names no problem: ends {ended}'s cells"
+        return f"names no problem (inside {current.module})" if current is not None else "names no problem"
 
     for cell in cells:
         if cell.kind == "markdown":
             for text, lvl, kind in _candidates(cell):
-                target = parse_heading(text, whole=kind == "plain")
-                if kind != "plain" or target:
-                    headings.append(NotebookHeading(name, cell.index, text[:200], target.module if target else ""))
-                if target is not None:  # a line that is nothing but "2" or "**3-(1)**" always switches
-                    switch(target, lvl, strong=kind != "atx" and bool(parse_heading(text, whole=True)))
+                ref = _named(read_line(text) if kind == "plain" else read_heading(text))
+                if kind == "plain" and ref is None:
+                    continue  # a first line that is just text
+                if ref is not None:  # a line that is nothing but "2" or "**3-(1)**" always switches
+                    read_as = switch(ref, lvl, strong=kind != "atx" and read_line(text) is not None)
+                elif kind == "atx":
+                    read_as = unnamed(lvl)
+                else:
+                    read_as = "names no problem"
+                started = ref.module if ref is not None and read_as.startswith(("starts", "problem 3")) else ""
+                headings.append(NotebookHeading(name, cell.index, text[:200], started or "", read_as))
             continue
         first = next((line.strip() for line in cell.source.splitlines() if line.strip()), "")
         if first.startswith("#") and not first.startswith("#!"):
-            comment = first.lstrip("#").strip()
-            target = parse_heading(comment, whole=True) or (
-                t if (t := parse_heading(comment)) and t.prefixed else None)
+            target = _comment_target(first)
             if target is not None:
-                headings.append(NotebookHeading(name, cell.index, first[:200], target.module))
-                switch(target, level, strong=True)
-        if current is not None:
+                read_as = switch(target, level, strong=True)
+                headings.append(NotebookHeading(name, cell.index, first[:200], target.module or "", read_as))
+        if current is not None and current.module is not None:
             sections[cell.index] = current.module
-    return sections, headings
+        elif ended is not None:
+            trailing[cell.index] = ended
+    return sections, trailing, headings
 
 
 # -- statements ---------------------------------------------------------------------------------
@@ -245,7 +290,29 @@ class _ParsedCell:
     section: str | None
     stmts: list[_Stmt] = field(default_factory=list)
     left_out: list[LeftOut] = field(default_factory=list)
+    body: list[ast.stmt] = field(default_factory=list)
+    """Every top-level statement of the cell, as parsed."""
+    trailing: str | None = None
+    """The module whose cells a heading naming no problem ended just before this cell (none since)."""
     error: str = ""
+    unusable: str = ""
+    """Why the cell could not be used at all, in the student's words ("" when it parsed)."""
+
+
+def _is_magic(line: str) -> bool:
+    """``!pip …``, ``%matplotlib …``, ``files = !ls``; not a continuation line ``% (a, b)`` or ``!= b``."""
+    text = line.lstrip()
+    eq = text.find("=")
+    if eq > 0 and (text[0].isalnum() or text[0] == "_") and all(
+            ch.isalnum() or ch in "_.," or ch.isspace() for ch in text[:eq]):
+        rest = text[eq + 1:].lstrip()
+        if rest.startswith("!") or rest.startswith("%"):
+            text = rest
+    if text.startswith("!"):
+        return not text.startswith("!=")
+    if text.startswith("%%"):
+        text = text[1:]
+    return len(text) > 1 and text[0] == "%" and text[1].isascii() and text[1].isalpha()
 
 
 def _strip_magics(source: str) -> tuple[str, list[tuple[int, str]]]:
@@ -259,7 +326,7 @@ def _strip_magics(source: str) -> tuple[str, list[tuple[int, str]]]:
             return "", [(first + 1, lines[first].strip())]
     out = []
     for i, line in enumerate(lines):
-        if _MAGIC.match(line):
+        if _is_magic(line):
             indent = line[: len(line) - len(line.lstrip())]
             out.append(indent + "pass")
             stripped.append((i + 1, line.strip()))
@@ -390,11 +457,13 @@ def _first_line(text: str, limit: int = 120) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def _parse(name: str, cell: _Cell, section: str | None) -> _ParsedCell:
+def _parse(name: str, cell: _Cell, section: str | None, *, magics: bool = True) -> _ParsedCell:
+    """The cell's top-level statements; ``magics``: IPython lines are left out first (a notebook's
+    cell, not a script)."""
     parsed = _ParsedCell(cell, section)
-    code, magics = _strip_magics(cell.source)
+    code, magics_found = _strip_magics(cell.source) if magics else (cell.source, [])
     parsed.left_out += [LeftOut(name, cell.index, line, _first_line(text), REASONS["magic"])
-                        for line, text in magics]
+                        for line, text in magics_found]
     try:
         tree = ast.parse(code, filename=f"{name} cell {cell.index + 1}")
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
@@ -403,7 +472,10 @@ def _parse(name: str, cell: _Cell, section: str | None) -> _ParsedCell:
                         f"({type(exc).__name__}: {getattr(exc, 'msg', exc)}); the cell was left out")
         parsed.left_out.append(LeftOut(name, cell.index, 0, _first_line(cell.source),
                                        f"the cell does not parse as Python: {getattr(exc, 'msg', exc)}"))
+        parsed.unusable = (f"{name} cell {cell.index + 1} could not be used: it does not parse as Python{where} "
+                           f"({getattr(exc, 'msg', exc)})")
         return parsed
+    parsed.body = list(tree.body)
     lines = code.splitlines()
     counts: dict[int, int] = {}
     for node in tree.body:
@@ -441,43 +513,57 @@ class _Notebook:
     def section_cells(self, module: str) -> list[_ParsedCell]:
         return [c for c in self.cells if c.section == module and c.cell.kind == "code"]
 
+    def trailing_cells(self, module: str) -> list[_ParsedCell]:
+        """The cells after a heading that ended ``module``'s cells, before the next problem's."""
+        return [c for c in self.cells if c.trailing == module]
+
     @property
     def stmts(self) -> list[_Stmt]:
         return [s for c in self.cells for s in c.stmts]
 
 
-def _index(stmts: list[_Stmt]) -> dict[str, list[_Stmt]]:
-    """Statements by the names they bind, in notebook order (lookups stay cheap in big notebooks)."""
-    by_name: dict[str, list[_Stmt]] = {}
-    for s in stmts:
-        for name in s.binds:
-            by_name.setdefault(name, []).append(s)
-    return by_name
+class _Index:
+    """Statements by the names they bind, in notebook order, with what a run up to a point leaves
+    bound (`bindings`): each answer costs a binary search, once per name and position."""
+
+    def __init__(self, stmts: list[_Stmt]) -> None:
+        self.by_name: dict[str, list[_Stmt]] = {}
+        for s in stmts:
+            for name in s.binds:
+                self.by_name.setdefault(name, []).append(s)
+        self._positions = {name: [s.pos for s in found] for name, found in self.by_name.items()}
+        self._cache: dict[tuple[str, int], list[_Stmt]] = {}
+
+    def get(self, name: str) -> list[_Stmt]:
+        return self.by_name.get(name, [])
+
+    def bindings(self, name: str, limit: tuple[int, int] | None = None, *, strict: bool = False) -> list[_Stmt]:
+        """The statements binding ``name`` as a run up to ``limit`` (before it, when ``strict``)
+        leaves it: the last definition; for an import, the last import of it and the other
+        ``import name.sub`` lines just before it (each loads a submodule the code may use as
+        ``name.sub``; at most `MAX_IMPORT_WALK` are looked back over)."""
+        found = self.by_name.get(name)
+        if not found:
+            return []
+        positions = self._positions[name]
+        count = (len(found) if limit is None else
+                 bisect.bisect_left(positions, limit) if strict else bisect.bisect_right(positions, limit))
+        key = (name, count)
+        if key not in self._cache:
+            self._cache[key] = _last_binding(found, count, name)
+        return self._cache[key]
 
 
-def _load(path: Path) -> _Notebook:
-    cells, errors = _read(path)
-    sections, headings = _split(path.name, cells)
-    parsed = [_parse(path.name, c, sections.get(c.index)) for c in cells if c.kind == "code"]
-    errors += [p.error for p in parsed if p.error]
-    return _Notebook(path.name, parsed, headings, errors)
-
-
-def _bindings(index: dict[str, list[_Stmt]], name: str, limit: tuple[int, int] | None = None, *,
-              strict: bool = False) -> list[_Stmt]:
-    """The statements binding ``name`` as a run up to ``limit`` (before it, when ``strict``) leaves
-    it: the last definition; for an import, the last import of it and the other ``import name.sub``
-    lines before it (each loads a submodule the code may use as ``name.sub``)."""
-    found = [s for s in index.get(name, [])
-             if limit is None or (s.pos < limit if strict else s.pos <= limit)]
-    if not found:
+def _last_binding(found: list[_Stmt], count: int, name: str) -> list[_Stmt]:
+    if count == 0:
         return []
-    last = found[-1]
+    last = found[count - 1]
     if not last.is_import:
         return [last]
     imports: list[_Stmt] = [last]
     loaded = {a.name for a in last.node.names} if isinstance(last.node, ast.Import) else set()
-    for s in reversed(found[:-1]):
+    for i in range(count - 2, max(-1, count - 2 - MAX_IMPORT_WALK), -1):
+        s = found[i]
         if not s.is_import:
             break
         subs = {a.name for a in s.node.names if isinstance(s.node, ast.Import) and a.asname is None
@@ -488,14 +574,48 @@ def _bindings(index: dict[str, list[_Stmt]], name: str, limit: tuple[int, int] |
     return imports
 
 
-def _generate(nb: _Notebook, module: str, problem2_names: frozenset[str]) -> NotebookModule:
-    """The module for ``module`` from ``nb``'s cells of that problem (see the module docstring)."""
+def _load(path: Path) -> _Notebook:
+    name = no_lone_surrogates(path.name)  # a name that is not UTF-8 comes decoded with surrogates
+    cells, errors = _read(path, name)
+    sections, trailing, headings = _split(name, cells)
+    parsed = [_parse(name, c, sections.get(c.index)) for c in cells if c.kind == "code"]
+    for p in parsed:
+        p.trailing = trailing.get(p.cell.index)
+    errors += [p.error for p in parsed if p.error]
+    return _Notebook(name, parsed, headings, errors)
+
+
+@dataclass
+class _Selection:
+    """What a module made of a problem's cells keeps, and in which order."""
+
+    order: list[_Stmt]
+    kept: dict[int, _Stmt]
+    aliases: dict[int, set[str]]
+    from_problem2: list[str]
+    unresolved: list[str]
+    missing: list[str]
+    left_out: list[LeftOut]
+    late: list[str]
+    """Contract names taken from cells after a heading that ended the problem's cells."""
+
+
+def _is_future(s: _Stmt) -> bool:
+    return isinstance(s.node, ast.ImportFrom) and s.node.module == "__future__"
+
+
+def _select(nb: _Notebook, module: str, problem2_names: frozenset[str]) -> _Selection:
+    """What to keep of ``nb`` for ``module`` (see the module docstring)."""
     spec = BY_MODULE[module]
-    own = _index([s for c in nb.section_cells(module) for s in c.stmts])
-    every = _index(nb.stmts)
+    own = _Index([s for c in nb.section_cells(module) for s in c.stmts])
+    after = _Index([s for c in nb.trailing_cells(module) for s in c.stmts])
+    every = _Index(nb.stmts)
     sections = {c.cell.index: c.section for c in nb.cells}
-    end = (max(c.cell.index for c in nb.section_cells(module)), 10**9)
     wanted = spec.own_names or spec.names
+    late = [name for name in wanted if not own.get(name) and after.get(name)]
+    """Contract names the problem's cells lack and cells after its end define ("# 2" then "# Train")."""
+    end = (max(c.cell.index for c in nb.section_cells(module) + (nb.trailing_cells(module) if late else [])),
+           10**9)
     kept: dict[int, _Stmt] = {}
     first_needs: dict[int, list[_Stmt]] = {}
     """For each kept statement, the kept statements it needs when it runs (they go before it)."""
@@ -503,7 +623,7 @@ def _generate(nb: _Notebook, module: str, problem2_names: frozenset[str]) -> Not
     from_problem2: set[str] = set()
     unresolved: set[str] = set()
     missing: list[str] = []
-    star = [s for s in every.get("*", []) if s.pos <= end]
+    star = [s for s in every.get("*") if s.pos <= end]
 
     def keep(stmts: list[_Stmt], name: str) -> None:
         for s in stmts:
@@ -518,8 +638,8 @@ def _generate(nb: _Notebook, module: str, problem2_names: frozenset[str]) -> Not
 
     def resolve(name: str, at: tuple[int, int] | None) -> list[_Stmt]:
         """Keep what binds ``name`` for a use at ``at`` (None: when a function is called)."""
-        found = ((at and _bindings(every, name, at, strict=True)) or _bindings(every, name, end)
-                 or _bindings(every, name))
+        found = ((at and every.bindings(name, at, strict=True)) or every.bindings(name, end)
+                 or every.bindings(name))
         from_two = bool(found) and not found[0].is_import and all(sections.get(s.cell) == "problem2" for s in found)
         if spec.own_names and name in problem2_names and (from_two or not found):
             from_problem2.add(name)
@@ -533,8 +653,11 @@ def _generate(nb: _Notebook, module: str, problem2_names: frozenset[str]) -> Not
         unresolved.add(name)
         return []
 
+    for s in nb.stmts:  # `from __future__ import …` changes how the rest compiles: always kept
+        if _is_future(s):
+            keep([s], "*")
     for name in wanted:
-        found = _bindings(own, name)
+        found = own.bindings(name) or (after.bindings(name) if name in late else [])
         if found:
             keep(found, name)
         else:
@@ -551,9 +674,8 @@ def _generate(nb: _Notebook, module: str, problem2_names: frozenset[str]) -> Not
             place(dep)
         order.append(s)
 
-    for s in sorted(kept.values(), key=lambda s: s.pos):
+    for s in sorted(kept.values(), key=lambda s: (not _is_future(s), s.pos)):
         place(s)
-    body = _render(nb.name, module, order, aliases, sorted(from_problem2))
     left_out: list[LeftOut] = []
     for c in nb.section_cells(module):
         left_out += c.left_out
@@ -566,11 +688,20 @@ def _generate(nb: _Notebook, module: str, problem2_names: frozenset[str]) -> Not
                       else f"defines {names}, which no contract name of {module}.py needs")
             left_out.append(LeftOut(nb.name, s.cell, s.pos[1], _first_line(ast.unparse(s.node)), reason))
     left_out.sort(key=lambda x: (x.index, x.line))
-    used_cells = sorted({c.cell.index for c in nb.section_cells(module)} | {s.cell for s in kept.values()})
+    return _Selection(order, kept, aliases, sorted(from_problem2), sorted(unresolved), missing, left_out, late)
+
+
+def _generate(nb: _Notebook, module: str, problem2_names: frozenset[str]) -> NotebookModule:
+    """The module for ``module`` from ``nb``'s cells of that problem (see the module docstring)."""
+    chosen = _select(nb, module, problem2_names)
+    body = _render(nb.name, module, chosen.order, chosen.aliases, chosen.from_problem2)
+    used_cells = sorted({c.cell.index for c in nb.section_cells(module)} | {s.cell for s in chosen.kept.values()})
     by_index = {c.cell.index: c.cell for c in nb.cells}
     cells = [NotebookCell(nb.name, i, _bounded(by_index[i].source)) for i in used_cells]
-    return NotebookModule(module=module, notebook=nb.name, source=body, cells=cells, left_out=left_out,
-                          missing=missing, from_problem2=sorted(from_problem2), unresolved=sorted(unresolved))
+    unusable = [c.unusable for c in nb.section_cells(module) if c.unusable]
+    return NotebookModule(module=module, notebook=nb.name, source=body, cells=cells, left_out=chosen.left_out,
+                          missing=chosen.missing, from_problem2=chosen.from_problem2,
+                          unresolved=chosen.unresolved, unusable=unusable, after_end=chosen.late)
 
 
 def _bounded(text: str) -> str:
@@ -589,6 +720,10 @@ def _render(notebook: str, module: str, stmts: list[_Stmt], aliases: dict[int, s
              f"(cell{'s' if len(cells) != 1 else ''} {', '.join(map(str, cells)) or 'none'}) without running it.",
              "# Only imports and the definitions the contract's names need were kept; the report lists "
              "what was left out."]
+    futures = [s for s in stmts if _is_future(s)]
+    if futures:
+        lines += ["", *dict.fromkeys(ast.unparse(s.node) for s in futures)]
+        stmts = [s for s in stmts if not _is_future(s)]
     if from_problem2:
         lines += ["", f"from problem2 import {', '.join(from_problem2)}"]
     seen: set[str] = set()
@@ -617,20 +752,18 @@ def _render(notebook: str, module: str, stmts: list[_Stmt], aliases: dict[int, s
 
 
 # -- a folder -----------------------------------------------------------------------------------
-def notebook_files(folder: Path) -> list[Path]:
-    """The folder's own notebooks (regular files, not links), by name."""
-    return sorted(p for p in folder.glob("*.ipynb") if p.is_file() and not p.is_symlink())
-
-
-def convert(folder: Path) -> NotebookConversion | None:
-    """What the folder's notebooks provide, or None when it holds none. Never runs their code."""
-    paths = notebook_files(folder)
+def convert(folder: Path, layout: Layout | None = None) -> NotebookConversion | None:
+    """What the folder's notebooks provide, or None when it holds none. Never runs their code.
+    ``layout``: where the folder's code is and which modules it has as files (`layout.find`)."""
+    layout = layout if layout is not None else find_layout(folder)
+    paths = [folder / p for p in layout.notebooks]
+    paths = [p for p in paths if p.is_file() and not p.is_symlink()]
     if not paths:
         return None
     conversion = NotebookConversion()
     if len(paths) > MAX_NOTEBOOKS:
         conversion.errors.append(f"{len(paths)} notebooks; only the first {MAX_NOTEBOOKS} (by name) were read: "
-                                 + ", ".join(p.name for p in paths[MAX_NOTEBOOKS:MAX_NOTEBOOKS + 5]))
+                                 + ", ".join(no_lone_surrogates(p.name) for p in paths[MAX_NOTEBOOKS:MAX_NOTEBOOKS + 5]))
         paths = paths[:MAX_NOTEBOOKS]
     notebooks = [_load(p) for p in paths]
     conversion.notebooks = [nb.name for nb in notebooks]
@@ -638,7 +771,7 @@ def convert(folder: Path) -> NotebookConversion | None:
         conversion.headings += nb.headings
         conversion.errors += nb.errors
     chosen = _choose(notebooks, conversion.errors)
-    present = {p.module for p in PROBLEMS if (folder / f"{p.module}.py").is_file()}
+    present = set(layout.modules)
     problem2_names: frozenset[str] = frozenset()
     for module in [m for m in NUMBERED if m in chosen and not BY_MODULE[m].own_names] + \
                   [m for m in NUMBERED if m in chosen and BY_MODULE[m].own_names]:
@@ -657,6 +790,69 @@ def convert(folder: Path) -> NotebookConversion | None:
     for nb in notebooks:
         _report_unsplit(nb, conversion.errors)
     return conversion
+
+
+# -- a script that runs when imported -----------------------------------------------------------
+@dataclass(frozen=True)
+class ScriptSplit:
+    """A ``.py`` module without the top-level statements its contract names do not need."""
+
+    source: str
+    """The module's text with those statements blanked out, every line where it was."""
+    left_out: list[LeftOut]
+    """What was blanked out, and why."""
+
+
+def split_script(name: str, source: str, module: str) -> ScriptSplit | None:
+    """``source`` (the file ``name``, contract module ``module``) as a notebook's cell would be
+    kept (`_select`), in the file's own order and lines; None when it does not parse, when it
+    defines none of the contract's names, or when nothing would be left out (its top level is
+    definitions only). A script over `MAX_CODE_CHARS` is not split (a notebook's code is bounded
+    the same way)."""
+    if len(source) > MAX_CODE_CHARS:
+        return None
+    cell = _Cell(0, "code", no_lone_surrogates(source))
+    parsed = _parse(name, cell, module, magics=False)
+    if parsed.error:
+        return None
+    nb = _Notebook(name, [parsed], [], [])
+    try:
+        chosen = _select(nb, module, frozenset())
+    except RecursionError:
+        return None
+    spec = BY_MODULE[module]
+    if set(chosen.missing) >= set(spec.own_names or spec.names):
+        return None  # it defines none of the contract's names: nothing to grade without its top level
+    lines = cell.source.split("\n")
+    kept = {id(s.node) for s in chosen.kept.values()}
+    blank: set[int] = set()
+    rebuilt = False
+    spans: dict[int, list[tuple[ast.stmt, bool]]] = {}
+    for node in parsed.body:
+        keep = (id(node) in kept or isinstance(node, ast.Pass)
+                or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)))
+        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        for n in range(first, (node.end_lineno or node.lineno) + 1):
+            spans.setdefault(n, []).append((node, keep))
+    for n, on_line in spans.items():
+        if not any(keep for _, keep in on_line):
+            blank.add(n)
+        elif len(on_line) > 1 and not all(keep for _, keep in on_line):
+            if all(node.lineno == node.end_lineno for node, _ in on_line):  # ``a = 1; train()``
+                lines[n - 1] = "; ".join(ast.unparse(node) for node, keep in on_line if keep)
+                rebuilt = True
+    if not blank and not rebuilt:
+        return None
+    for n in blank:
+        lines[n - 1] = ""
+    text = "\n".join(lines)
+    try:
+        ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    left_out = [x for x in chosen.left_out if x.line == 0 or x.line in blank
+                or any(not keep for _, keep in spans.get(x.line, []))]
+    return ScriptSplit(text, left_out)
 
 
 def _defined_names(nb: _Notebook, generated: NotebookModule) -> frozenset[str]:

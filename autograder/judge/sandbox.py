@@ -47,6 +47,9 @@ WORKER_PARTS = ("__init__.py", "common", "worker")
 the judge (reference solutions, graded suites) or the orchestrator."""
 SUBMISSION_MOUNT = "/submission"
 SCRATCH_MOUNT = "/scratch"
+MATPLOTLIB_DIR = ".matplotlib"
+"""matplotlib's configuration and cache folder inside the scratch folder (``MPLCONFIGDIR``): the
+font list built once for every worker (`matplotlib_cache`) is mounted in it, read-only."""
 DATA_MOUNT = "/data"
 ETC_ENTRIES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime", "fonts",
                "passwd", "group", "nsswitch.conf")
@@ -142,9 +145,11 @@ def cuda_devices(dev: Path = Path("/dev")) -> list[Path]:
     return found + [dev / name for name in CUDA_DEVICES if (dev / name).exists()]
 
 
-def bwrap_args(*, bwrap: str, submission: Path, data: Path | None, grader: Path, device: str) -> list[str]:
+def bwrap_args(*, bwrap: str, submission: Path, data: Path | None, grader: Path, device: str,
+               matplotlib_cache: Path | None = None) -> list[str]:
     """The bubblewrap command line up to (not including) the worker's own argv. ``bwrap`` is the
-    absolute path that `bwrap_check` found working (the worker's own PATH is not searched)."""
+    absolute path that `bwrap_check` found working (the worker's own PATH is not searched);
+    ``matplotlib_cache``: the font list matplotlib would otherwise build in every worker."""
     args = [
         bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
         "--unshare-cgroup-try", "--die-with-parent", "--new-session",
@@ -171,6 +176,9 @@ def bwrap_args(*, bwrap: str, submission: Path, data: Path | None, grader: Path,
         args += ["--ro-bind", str(grader / part), f"{GRADER_MOUNT}/autograder/{part}"]
     args += ["--ro-bind", str(submission), SUBMISSION_MOUNT]
     args += _tmpfs(SCRATCH_MOUNT)
+    args += ["--perms", "1777", "--dir", f"{SCRATCH_MOUNT}/{MATPLOTLIB_DIR}"]
+    if matplotlib_cache is not None:
+        args += ["--ro-bind", str(matplotlib_cache), f"{SCRATCH_MOUNT}/{MATPLOTLIB_DIR}/{matplotlib_cache.name}"]
     if data is not None:
         args += ["--ro-bind", str(data), DATA_MOUNT]
     if device == "cuda":
@@ -194,6 +202,7 @@ def worker_environment(*, device: str, scratch: str, threads: int) -> dict[str, 
         "OMP_NUM_THREADS": str(threads),
         "MKL_NUM_THREADS": str(threads),
         "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": f"{scratch}/{MATPLOTLIB_DIR}",
         "TORCH_HOME": scratch,
         "XDG_CACHE_HOME": scratch,
     }
@@ -238,6 +247,10 @@ def slot_uid(slot: int = 0, generation: int = 0) -> int:
     return UID_BASE + block * WORKERS_PER_JUDGE + slot
 
 
-def prepare_scratch(scratch: Path) -> None:
-    """The scratch folder of a limits-only worker (and its tmp); bubblewrap workers get a tmpfs."""
+def prepare_scratch(scratch: Path, matplotlib_cache: Path | None = None) -> None:
+    """The scratch folder of a limits-only worker (its tmp, matplotlib's folder with the font list
+    built once); bubblewrap workers get a tmpfs."""
     (scratch / "tmp").mkdir(parents=True, exist_ok=True)
+    (scratch / MATPLOTLIB_DIR).mkdir(exist_ok=True)
+    if matplotlib_cache is not None:
+        shutil.copyfile(matplotlib_cache, scratch / MATPLOTLIB_DIR / matplotlib_cache.name)

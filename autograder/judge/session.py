@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from autograder.common import budgets
 from autograder.common.config import GradingConfig
-from autograder.common.contract import PROBLEMS, REPORT_FILE
-from autograder.common.results import ProblemRun, Status, SubmissionResult, TestResult
-from autograder.judge import notebooks, sandbox
+from autograder.common.contract import PROBLEMS, REPORT_FILE, RUNS_AT_IMPORT_DEDUCTION
+from autograder.common.results import (Feedback, Outcome, ProblemRun, Remark, Status, SubmissionResult,
+                                       TestResult)
+from autograder.judge import matplotlib_cache, sandbox
 from autograder.judge.checks import NotGraded
+from autograder.judge.staging import Staging
 from autograder.judge.training_runs import TrainingRuns
 from autograder.judge.worker_client import SandboxFault, StartedAhead, Worker, WorkerSettings
 
@@ -36,7 +39,10 @@ the source's key each time: a tenth of a second)."""
 _SESSIONS = itertools.count()
 """Sessions this judge has run: a judge server grades submissions in turn, each a session."""
 SOURCE_SCAN_BYTES = 4 * 2**20
-"""Bytes of a submission's Python files read to see whether it imports torchvision."""
+"""Bytes of a submission's Python files read to see which heavy libraries it imports."""
+HEAVY = {"torchvision": ("torchvision",), "matplotlib": ("matplotlib", "matplotlib.pyplot")}
+"""Libraries preloaded only for a submission whose code mentions them (each costs a worker start
+a second or so: bench/RESULTS.md, "Fixed costs"), and what is imported for each."""
 
 
 class GradingSession:
@@ -58,16 +64,17 @@ class GradingSession:
         self.grader_fault = ""
         self.problems: frozenset[str] | None = None
         """The problems this session grades (None: not known yet, so every one)."""
-        self._torchvision: tuple[frozenset[str], bool] | None = None
-        """Whether the code graded for these problems uses torchvision (`preload`)."""
+        self._mentioned: tuple[frozenset[str], frozenset[str]] | None = None
+        """Which of `HEAVY` the code graded for these problems mentions (`preload`)."""
         self.needs_data = False
         self._worker: Worker | None = None
         self._ahead: StartedAhead | None = None
         self._cifar: Any = None
         self._cifar_error: str | None = None
+        self._staging: Staging | None = None
+        self._staging_lock = threading.Lock()
         self.mode, self._mode_error = self._sandbox_mode()
         self.trainings = TrainingRuns(self)
-        self._check_submission()
 
     def _sandbox_mode(self) -> tuple[sandbox.SandboxMode | None, str]:
         """The sandbox this session's workers run in, or why none can be used (a grader fault)."""
@@ -80,42 +87,45 @@ class GradingSession:
             self.result.sandbox_note = sandbox.LIMITS_ONLY_NOTE
         return mode, ""
 
-    def _check_submission(self) -> None:
-        self._present: set[str] = set()
+    def staging(self) -> Staging:
+        """The submission's staged copy (`autograder.judge.staging`), made on first use — within
+        this submission's own grading, never when the session is made ahead of it — with what it
+        decides: the notebook conversion, the report.md, and ungradable when nothing is there."""
+        with self._staging_lock:
+            if self._staging is None:
+                self._staging = self._stage()
+            return self._staging
+
+    def _stage(self) -> Staging:
+        staging = Staging.make(self.submission)
+        r = self.result
+        r.notebook = staging.notebook
         if not self.submission.is_dir():
-            self.result.status = Status.UNGRADABLE
-            self.result.status_reason = f"{self.submission} is not a folder"
-            return
-        present = [p.module for p in PROBLEMS if (self.submission / f"{p.module}.py").is_file()]
-        self.result.notebook = notebooks.convert(self.submission)
-        if self.result.notebook is not None:
-            present += self.result.notebook.used_modules()
-        self._present = set(present)
-        if not present:
-            found = sorted(p.name for p in self.submission.iterdir())[:10]
-            self.result.status = Status.UNGRADABLE
-            self.result.status_reason = ("no module of the contract (problem1.py … problem5.py) in "
-                                         f"the folder; found: {', '.join(found) or 'nothing'}")
-            if self.result.notebook is not None:
-                self.result.status_reason += "; " + " ".join(self.result.notebook.errors[:3])
+            r.status, r.status_reason = Status.UNGRADABLE, f"{self.submission} is not a folder"
+        elif not staging.present:
+            reason = staging.layout.no_code_reason()
+            if r.notebook is not None and r.notebook.errors:
+                reason = ("no module of the contract could be made from the folder's notebooks: "
+                          + " ".join(r.notebook.errors[:3]))
+            r.status, r.status_reason = Status.UNGRADABLE, reason
+            staging.remarks.append(Remark("", reason))
         report = self.submission / REPORT_FILE
         if report.is_file() and not report.is_symlink():
-            self.result.report_md = report.read_bytes()[:MAX_REPORT_MD].decode("utf-8", errors="replace")
+            r.report_md = report.read_bytes()[:MAX_REPORT_MD].decode("utf-8", errors="replace")
+        return staging
 
-    def _imports_torchvision(self, problems: frozenset[str]) -> bool:
-        """Whether the code the worker may import for ``problems`` mentions torchvision: the
-        submission's ``.py`` files (read up to `SOURCE_SCAN_BYTES`) and the modules made of its
-        notebooks, less the contract modules of the problems not graded. Only decides a preload."""
-        if not self.submission.is_dir():
-            return False
+    def _mentions(self, problems: frozenset[str]) -> frozenset[str]:
+        """Which of `HEAVY` the code the worker may import for ``problems`` mentions: the staged
+        ``.py`` files (read up to `SOURCE_SCAN_BYTES`), less the contract modules of the problems
+        not graded. Only decides a preload."""
+        staging = self.staging()
         others = {f"{p.module}.py" for p in PROBLEMS if p.module not in problems}
         budget = SOURCE_SCAN_BYTES
-        sources = [m.source.encode() for m in (self.result.notebook.modules if self.result.notebook else [])
-                   if m.module in problems]
-        for path in sorted(self.submission.rglob("*.py"))[:200]:
+        sources: list[bytes] = []
+        for path in sorted(staging.path.rglob("*.py"))[:200]:
             if budget <= 0:
                 break
-            if path.is_symlink() or not path.is_file() or (path.parent == self.submission and path.name in others):
+            if path.is_symlink() or not path.is_file() or (path.parent == staging.path and path.name in others):
                 continue
             try:
                 with path.open("rb") as f:
@@ -123,7 +133,7 @@ class GradingSession:
             except OSError:
                 continue
             budget -= len(sources[-1])
-        return any(b"torchvision" in s for s in sources)
+        return frozenset(lib for lib in HEAVY if any(lib.encode() in s for s in sources))
 
     @property
     def needs_torch(self) -> bool:
@@ -133,16 +143,22 @@ class GradingSession:
     def preload(self) -> tuple[str, ...]:
         """What the worker imports before its handshake (so that a student's import time is their
         own): numpy; torch unless only the NumPy problems are graded; torchvision (and with it
-        the training probes) when a CIFAR-10 problem is graded or the submission imports it. A
-        worker for problems 1, 4 and 5 of a student who does not use torchvision starts a second
-        faster (bench/RESULTS.md, "Fixed costs")."""
+        the training probes) when a CIFAR-10 problem is graded or the submission imports it;
+        matplotlib's pyplot when the submission imports matplotlib. A worker for problems 1, 4
+        and 5 of a student who uses neither starts a second faster (bench/RESULTS.md, "Fixed
+        costs")."""
         if not self.needs_torch:
             return ("numpy",)
-        if self.problems is None or any(p in budgets.TRAINED for p in self.problems):
-            return ("numpy", "torch", "torchvision")
-        if self._torchvision is None or self._torchvision[0] != self.problems:
-            self._torchvision = (self.problems, self._imports_torchvision(self.problems))
-        return ("numpy", "torch", "torchvision") if self._torchvision[1] else ("numpy", "torch")
+        problems = self.problems or frozenset(p.module for p in PROBLEMS)
+        if self._mentioned is None or self._mentioned[0] != problems:
+            self._mentioned = (problems, self._mentions(problems))
+        mentioned = self._mentioned[1]
+        wanted = ["numpy", "torch"]
+        if self.problems is None or any(p in budgets.TRAINED for p in self.problems) or "torchvision" in mentioned:
+            wanted += HEAVY["torchvision"]
+        if "matplotlib" in mentioned:
+            wanted += HEAVY["matplotlib"]
+        return tuple(wanted)
 
     # -- the workers --------------------------------------------------------------------------
     def begin(self, results_path: Path | None) -> None:
@@ -158,19 +174,23 @@ class GradingSession:
         server. CIFAR-10 is mounted when a training problem is among them."""
         self.problems = problems
         self.needs_data = any(p in budgets.TRAINED for p in problems)
-        if self._ahead is not None or self._worker is not None or self.result.status is not Status.GRADED:
+        if self._ahead is not None or self._worker is not None:
             return
-        data_dir = None
-        if self.needs_data:
+
+        def make() -> Worker | None:  # on the head start's own thread: the staging too
+            data_dir = None
+            if self.needs_data:
+                try:
+                    data_dir = self.cifar().worker_dir
+                except NotGraded:
+                    pass  # the training checks will say so themselves
             try:
-                data_dir = self.cifar().worker_dir
-            except NotGraded:
-                pass  # the training checks will say so themselves
-        try:
-            settings = self.worker_settings(data_dir)
-        except SandboxFault:
-            return  # the checks meet it themselves
-        self._ahead = StartedAhead(lambda: Worker(settings))
+                settings = self.worker_settings(data_dir)
+            except SandboxFault:
+                return None  # the checks meet it themselves
+            return Worker(settings) if self.result.status is Status.GRADED else None
+
+        self._ahead = StartedAhead(make)
 
     def worker(self, *, with_data: bool = False) -> Worker:
         """The submission's worker; ``with_data`` (re)starts it with CIFAR-10 mounted."""
@@ -193,12 +213,14 @@ class GradingSession:
         """How this submission's worker number ``slot`` runs (SandboxFault: no sandbox can be used)."""
         if self.mode is None:
             raise SandboxFault(self._mode_error)
+        staging = self.staging()
+        preload = self.preload()
         return WorkerSettings(
             submission=self.submission, mode=self.mode, data=data_dir, device=self.config.device,
             memory=self.config.worker_memory, gpu_memory_fraction=self.config.gpu_memory_fraction(),
-            preload=self.preload(), submission_timeout=self.budget.submission_timeout, slot=slot,
-            generation=self.generation,
-            notebook=self.result.notebook)
+            preload=preload, submission_timeout=self.budget.submission_timeout, slot=slot,
+            generation=self.generation, staging=staging,
+            matplotlib_cache=matplotlib_cache.fontlist(self.config.cache) if "matplotlib" in preload else None)
 
     def start_seconds(self) -> float:
         """Seconds spent starting the submission's worker so far (kept out of the checks' timings)."""
@@ -252,7 +274,11 @@ class GradingSession:
             for module, seconds in self._worker.import_seconds.items():
                 r.timings[f"import {module}"] = seconds
         r.timings.update(self.trainings.timings())
-        r.missing = [m for m in dict.fromkeys(t.problem for t in r.tests) if m not in self._present]
+        present = self._staging.present if self._staging is not None else frozenset()
+        r.missing = [m for m in dict.fromkeys(t.problem for t in r.tests) if m not in present]
+        if self._staging is not None:
+            self._deduct_for_top_level_work(self._staging.split_modules())
+            r.remarks = list(self._staging.remarks)
         r.memory_bound = next((w.memory_bound for w in main + trainers if w.memory_bound), "")
         r.runs = {p: ProblemRun(r.seed, r.budget, r.device, r.started_at) for p in dict.fromkeys(t.problem for t in r.tests)}
         if r.status is Status.GRADED and not r.tests and not self.grader_fault:
@@ -263,8 +289,27 @@ class GradingSession:
         r.duration = round(time.monotonic() - self.started, 3)
         return r
 
+    def _deduct_for_top_level_work(self, modules: list[str]) -> None:
+        """`contract.RUNS_AT_IMPORT_DEDUCTION` for each module graded without its top-level code,
+        never more than its problem earned (a result of no maximum and negative points)."""
+        if RUNS_AT_IMPORT_DEDUCTION <= 0:
+            return
+        for module in modules:
+            earned = sum(t.points for t in self.result.tests if t.problem == module)
+            taken = round(min(RUNS_AT_IMPORT_DEDUCTION, earned), 4)
+            if taken <= 0 or any(t.id == f"{module}::runs-at-import" for t in self.result.tests):
+                continue
+            self.result.tests.append(TestResult(
+                id=f"{module}::runs-at-import", name="Importing the module runs no top-level work",
+                problem=module, max_points=0.0, points=-taken, outcome=Outcome.FAILED,
+                feedback=Feedback(checked=f"what importing {module}.py runs",
+                                  expected='only definitions: training, plotting and downloading under '
+                                           '`if __name__ == "__main__":`',
+                                  found="top-level code that ran when the module was imported (it was graded "
+                                        "without it)", where=f"{module}.py")))
+
     def close(self) -> None:
-        """Stop every worker of the session and remove their copies of the submission."""
+        """Stop every worker of the session and remove their copy of the submission."""
         self.trainings.close()
         if self._worker is not None:
             self._worker.close()
@@ -272,6 +317,8 @@ class GradingSession:
         if self._ahead is not None:
             self._ahead.release()
             self._ahead = None
+        if self._staging is not None:
+            self._staging.close()
 
 
 _AHEAD: dict[tuple[Path, str], GradingSession] = {}

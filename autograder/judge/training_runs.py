@@ -107,12 +107,14 @@ class TrainingRuns:
         than ``train_workers`` (the submission's own worker makes runs too); the training workers
         start at once."""
         session = self.session
-        if not problems or session.result.status.value != "graded":
+        if not problems:
             return
         try:
             data_dir = session.cifar().worker_dir
-            session.worker_settings(data_dir)
+            session.worker_settings(data_dir)  # stages the submission: is there anything to train?
         except Exception:  # noqa: BLE001 — each training check meets the same problem and reports it
+            return
+        if session.result.status.value != "graded":
             return
         order = sorted(problems, key=session.budget.run_cost, reverse=True)
         jobs = [TrainingJob(p, self.request(p)) for p in order]

@@ -31,13 +31,10 @@ from typing import Any, Callable
 from autograder.common import limits, protocol, typed, wire
 from autograder.common.contract import BY_MODULE
 from autograder.common.protocol import ProbeError, ProbeReply, Ready, WorkerStart
-from autograder.common.notebook_model import NotebookConversion
-from autograder.judge import notebooks, sandbox
+from autograder.judge import sandbox
 from autograder.judge.memory_cgroup import MemoryCgroup
 from autograder.judge.sandbox import SandboxMode
-
-MAX_SUBMISSION_BYTES = 50 * 2**20
-"""A submission folder larger than this is not copied in full (files past it are left out)."""
+from autograder.judge.staging import Staging
 
 
 @dataclass
@@ -67,8 +64,11 @@ class WorkerSettings:
     generation: int = 0
     """Which of the judge's submissions this worker is for (a judge server grades several in
     turn); decides its uid and the name of its memory cgroup together with ``slot``."""
-    notebook: NotebookConversion | None = None
-    """The modules the judge made of the submission's notebooks, written into the worker's copy."""
+    staging: Staging | None = None
+    """The session's copy of the submission, shared by its workers (`autograder.judge.staging`);
+    None: the worker stages a copy of its own."""
+    matplotlib_cache: Path | None = None
+    """matplotlib's font list, built once for every worker (`matplotlib_cache.fontlist`)."""
 
 
 class SandboxFault(Exception):
@@ -178,34 +178,6 @@ class _Pipes:
                 pass
 
 
-def copy_submission(src: Path, dst: Path, notebook: NotebookConversion | None = None) -> list[str]:
-    """Copy regular files only (never following links), up to a size cap, plus the modules made
-    from the folder's notebooks (``notebook``) where no ``.py`` of that name is; returns what was
-    skipped."""
-    skipped: list[str] = []
-    total = 0
-    dst.mkdir(parents=True, exist_ok=True)
-    for root, dirs, files in os.walk(src, followlinks=False):
-        rel = Path(root).relative_to(src)
-        dirs[:] = [d for d in sorted(dirs) if d != "__pycache__" and not (Path(root) / d).is_symlink()]
-        (dst / rel).mkdir(parents=True, exist_ok=True)
-        for name in sorted(files):
-            path = Path(root) / name
-            if path.is_symlink() or not path.is_file():
-                skipped.append(str(rel / name))
-                continue
-            size = path.stat().st_size
-            if total + size > MAX_SUBMISSION_BYTES:
-                skipped.append(str(rel / name))
-                continue
-            total += size
-            shutil.copyfile(path, dst / rel / name)
-    notebooks.write_modules(notebook, dst)  # a notebook's problems as modules
-    for p in [dst, *dst.rglob("*")]:
-        p.chmod(0o755 if p.is_dir() else 0o644)
-    return skipped
-
-
 def _describe_exit(code: int | None, oom_killed: bool = False) -> str:
     if oom_killed:
         return "killed for using more memory than its share of the machine"
@@ -248,10 +220,12 @@ class Worker:
     def __init__(self, settings: WorkerSettings) -> None:
         self.settings = settings
         self.uid = sandbox.slot_uid(settings.slot, settings.generation) if os.getuid() == 0 else None
+        self._own_staging = settings.staging is None
+        self.staging = settings.staging if settings.staging is not None else Staging.make(settings.submission)
         self._tmp = Path(tempfile.mkdtemp(prefix="autograde-"))
         os.chmod(self._tmp, 0o711)
-        self._copy = self._tmp / "submission"
-        self.skipped_files = copy_submission(settings.submission, self._copy, settings.notebook)
+        self._copy = self.staging.path
+        self.skipped_files = self.staging.skipped_files
         self._proc: subprocess.Popen[bytes] | None = None
         self._pipes: _Pipes | None = None
         self._cgroup: MemoryCgroup | None = None
@@ -294,7 +268,8 @@ class Worker:
             if path is None:
                 raise SandboxFault(problem)
             argv = sandbox.bwrap_args(bwrap=path, submission=self._copy, data=s.data,
-                                      grader=sandbox.grader_package(), device=s.device) + argv
+                                      grader=sandbox.grader_package(), device=s.device,
+                                      matplotlib_cache=s.matplotlib_cache) + argv
         return argv, env
 
     def start(self) -> None:
@@ -331,7 +306,7 @@ class Worker:
     def _start(self) -> None:
         scratch = self._tmp / f"scratch{self.starts}"
         if self.settings.mode is SandboxMode.LIMITS_ONLY:
-            sandbox.prepare_scratch(scratch)
+            sandbox.prepare_scratch(scratch, self.settings.matplotlib_cache)
         argv, env = self._argv_and_env(scratch, self._memory())
         req_r, req_w = os.pipe()
         rep_r, rep_w = os.pipe()
@@ -393,9 +368,11 @@ class Worker:
                 cgroup.remove()
 
     def close(self) -> None:
-        """Stop the worker and remove its copy of the submission and its scratch."""
+        """Stop the worker and remove its scratch (and its copy of the submission, if its own)."""
         self.stop()
         shutil.rmtree(self._tmp, ignore_errors=True)
+        if self._own_staging:
+            self.staging.close()
 
     @property
     def output(self) -> str:
@@ -490,18 +467,30 @@ class Worker:
                 return reply
 
     def require(self, module: str) -> None:
-        """Make sure ``module`` imports in this worker; a failure is remembered for the submission."""
+        """Make sure ``module`` imports in this worker; a failure is remembered for the submission
+        (its staging decides once how each module imports: `Staging.admit`)."""
         if module in self._import_failures:
             raise self._import_failures[module]
         if module in self._imported and self._proc is not None and self._proc.poll() is None:
             return
-        where = f"{module}.py"
         if self._proc is None or self._proc.poll() is not None:
             self.start()  # not counted in the import's time
+        try:
+            self.staging.admit(module, self)
+        except ProbeFailure as failure:
+            self._import_failures[module] = failure
+            raise
+
+    def try_import(self, module: str, *, baseline_problem2: bool = False) -> tuple[list[str], ProbeFailure | None]:
+        """Import ``module`` in this worker now (a variation over the homework's baseline problem 2
+        when ``baseline_problem2``): the stand-ins the import gave the student's code, and its
+        `ProbeFailure` in the student's words if it failed (SandboxFault and OutOfGpuMemory are
+        raised: they are no verdict on the module)."""
+        where = f"{module}.py"
         started = time.monotonic()
         try:
-            self._exchange("import_module", {"module": module}, self.settings.import_timeout,
-                           "importing", where)
+            reply = self._exchange("import_module", {"module": module, "baseline_problem2": baseline_problem2},
+                                   self.settings.import_timeout, "importing", where)
         except ProbeFailure as failure:
             if failure.kind is FailureKind.TIMEOUT:
                 failure = ProbeFailure(
@@ -510,11 +499,11 @@ class Worker:
             elif failure.kind is FailureKind.RAISED and not failure.message.startswith(where):
                 failure = ProbeFailure(failure.kind, f"{where}: importing failed — {failure.message}",
                                        where=failure.where or where, details=failure.details)
-            self._import_failures[module] = failure
-            raise failure from None
+            return [], failure
         finally:
             self.import_seconds[module] = round(time.monotonic() - started, 3)
         self._imported.add(module)
+        return list(reply.stand_ins), None
 
     def call(self, probe: str, *, module: str, timeout: float | None = None,
              doing: str | None = None, **args: Any) -> Any:
@@ -559,10 +548,11 @@ class StartedAhead:
     it exactly as they would have.
     """
 
-    def __init__(self, make: Callable[[], Worker]) -> None:
+    def __init__(self, make: Callable[[], Worker | None]) -> None:
         self._make = make
         self._ready = threading.Event()
         self._release = threading.Event()
+        self._cancel = threading.Event()
         self._worker: Worker | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="worker-start", daemon=True)
@@ -572,7 +562,8 @@ class StartedAhead:
         try:
             self._worker = self._make()
             try:
-                self._worker.start()
+                if self._worker is not None and not self._cancel.is_set():
+                    self._worker.start()
             except SandboxFault:
                 pass  # the worker raises it on first use
         except BaseException as exc:  # noqa: BLE001 — raised to the first caller of `get`
@@ -581,16 +572,20 @@ class StartedAhead:
             self._ready.set()
         self._release.wait()
 
-    def get(self) -> Worker:
-        """The worker, once its start is over (what making it raised is raised here)."""
+    def get(self) -> Worker | None:
+        """The worker, once its start is over (what making it raised is raised here); None when
+        there was none to make (nothing of the submission to grade)."""
         self._ready.wait()
         if self._error is not None:
             raise self._error
-        assert self._worker is not None
         return self._worker
 
     def release(self) -> None:
-        """Close the worker if no one took it, and let the thread end."""
+        """Close the worker if no one took it, and let the thread end. A start still under way is
+        cut short (nobody will use that worker): a judge ending does not wait for it."""
+        self._cancel.set()
+        if not self._ready.is_set() and self._worker is not None:
+            self._worker.stop()
         self._ready.wait()
         if self._worker is not None:
             self._worker.close()

@@ -1,10 +1,16 @@
 """Which folders are students: a submission folder itself, or a class folder of them.
 
 A class folder as instructors really have it holds more than students: macOS's ``__MACOSX``
-from an unzipped archive, hidden folders (``.git``), the output folder of an earlier run, folders
-holding no Python at all. Those are not graded (and so never show as "ungradable" students);
-they are listed once, with why (`Skipped`). An output folder is never graded, and ``--out`` may
-not lie where it would be (`check_output_folder`).
+from an unzipped archive, hidden folders (``.git``), the output folder of an earlier run. Those
+are not graded (and so never show as "ungradable" students); they are listed once, with why
+(`Skipped`). An output folder is never graded, and ``--out`` may not lie where it would be
+(`check_output_folder`). Every other folder is a student's, even one holding no code at all (an
+empty folder, only ``report.pdf`` or ``hw3.zip``): it is graded 0 with what it holds, never left
+out.
+
+A path given is one student's folder when the code is at its top (`autograder.common.layout`),
+when it has no subfolder, or when its one subfolder is named for the homework (``hw3/``) and holds
+the code; otherwise its subfolders are the students.
 """
 
 from __future__ import annotations
@@ -14,11 +20,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.common.contract import PROBLEMS
-
-SOURCE_SUFFIXES = (".py", ".ipynb")
-"""A folder with no file of these kinds anywhere in it is not a submission."""
-MAX_FILES_LOOKED_AT = 10_000
+from autograder.common import layout
 
 
 class NoSubmissions(ValueError):
@@ -29,15 +31,6 @@ class NoSubmissions(ValueError):
 class Skipped:
     folder: Path
     why: str
-
-
-def _holds_source(folder: Path) -> bool:
-    for i, path in enumerate(folder.rglob("*")):
-        if i >= MAX_FILES_LOOKED_AT:
-            return False
-        if path.suffix in SOURCE_SUFFIXES and path.is_file() and not path.is_symlink():
-            return True
-    return False
 
 
 def _not_a_student(folder: Path, out: Path | None) -> str:
@@ -52,8 +45,6 @@ def _not_a_student(folder: Path, out: Path | None) -> str:
         return "the output folder of this run"
     if is_grading_output(folder):
         return "grading output, not a submission"
-    if not _holds_source(folder):
-        return "holds no .py or .ipynb file"
     return ""
 
 
@@ -97,32 +88,39 @@ def check_output_folder(paths: list[Path], found: list[Path], out: Path, *, defa
                 "(e.g. --out reports)")
 
 
+def _subfolders(path: Path) -> list[Path]:
+    return sorted(d for d in path.iterdir() if d.is_dir() and not d.is_symlink())
+
+
+def is_student_folder(path: Path, out: Path | None = None) -> bool:
+    """Whether ``path`` is one student's folder rather than a class folder (see the module)."""
+    found = layout.find(path)
+    if found.has_code and not found.root:
+        return True
+    subs = [d for d in _subfolders(path) if not _not_a_student(d, out)]
+    if not subs:
+        return True
+    return (len(subs) == 1 and layout.is_homework_folder(subs[0].name) and found.has_code
+            and found.root.split("/")[0] == subs[0].name)
+
+
 def find_submissions(paths: list[Path], out: Path | None = None) -> tuple[list[Path], list[Skipped]]:
-    """Expand each path: a submission folder itself (it holds a module of the contract or a
-    notebook), or a class folder whose subfolders are submissions. Returns the submissions and the
-    folders skipped."""
-    modules = {f"{p.module}.py" for p in PROBLEMS}
+    """Expand each path: a submission folder itself, or a class folder whose subfolders are
+    submissions (see the module). Returns the submissions and the folders skipped."""
     found: list[Path] = []
     skipped: list[Skipped] = []
     for path in paths:
         if not path.is_dir():
             raise NoSubmissions(f"{path}: not a folder")
-        if any((path / m).is_file() for m in modules) or any(path.glob("*.ipynb")):
-            found.append(path)  # a student's folder: the contract's modules, or a notebook
+        if is_student_folder(path, out):
+            found.append(path)
             continue
-        students = []
-        for folder in sorted(d for d in path.iterdir() if d.is_dir() and not d.is_symlink()):
+        for folder in _subfolders(path):
             why = _not_a_student(folder, out)
             if why:
                 skipped.append(Skipped(folder, why))
             else:
-                students.append(folder)
-        if not students and _holds_source(path):
-            students = [path]  # a student's folder whose files are misnamed: graded, and says so
-        if not students:
-            raise NoSubmissions(f"{path}: no submission in it (a student's folder holds problem1.py … "
-                                "problem5.py, or a notebook)")
-        found += students
+                found.append(folder)
     return found, skipped
 
 

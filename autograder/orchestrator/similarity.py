@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from autograder.common import layout
 from autograder.common.contract import PROBLEMS
 from autograder.common.results import SubmissionResult
 from autograder.orchestrator import fingerprints as fp
@@ -190,15 +191,19 @@ def given_hashes(files: Iterable[Path], settings: Settings, notes: list[Note]) -
 
 def load(submissions: Sequence[tuple[str, Path]], settings: Settings,
          notes: list[Note]) -> list[Document]:
-    """Fingerprint each submission's problem files; files that cannot be read become notes."""
+    """Fingerprint each submission's problem files (found as the grader finds them:
+    `autograder.common.layout`); files that cannot be read become notes."""
     documents: list[Document] = []
     for student, folder in submissions:
+        files = layout.find(folder).modules if folder.is_dir() else {}
         for problem in PROBLEMS:
-            path = folder / f"{problem.module}.py"
-            if not path.exists() and not path.is_symlink():
-                continue
+            path = folder / files.get(problem.module, f"{problem.module}.py")
+            if problem.module not in files and not path.is_symlink():
+                continue  # (a link is never graded: it is noted)
             try:
                 data = _read(path)
+                if len(data) <= fp.MAX_SOURCE_BYTES:
+                    data = layout.decode_source(path.name, data).data  # a CP949 file reads as the grader reads it
                 tree = fp.parse(data)
             except (fp.Unreadable, OSError) as exc:
                 notes.append(Note(student, path.name, str(exc)))

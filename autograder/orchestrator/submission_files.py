@@ -2,9 +2,10 @@
 
 A folder holds more than the homework: an older upload beside the new one (``hw3/problem1.py``
 under a top-level ``problem1.py``), a misnamed module (``Problem1.py``, ``hw3_4.py``), data files.
-The grading reads the contract's modules at the top of the folder (`contract.PROBLEMS`), the
-notebooks the judge converted (`SubmissionResult.notebook`), ``report.md``, and whatever those
-modules import from the folder; everything else is listed, so that a TA or a student sees at once
+The grading reads the contract's modules where the layout rules find them
+(`autograder.common.layout`: another spelling, the one subfolder holding the code), the notebooks
+the judge converted (`SubmissionResult.notebook`), ``report.md``, and whatever those modules import
+from the folder they are in; everything else is listed, so that a TA or a student sees at once
 that a file was not graded. The imports are found with ``ast`` (never by running anything): a
 module or package at the top of the folder that a used module names in ``import x`` or
 ``from x import …``, followed from module to module.
@@ -15,7 +16,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from autograder.common.contract import PROBLEMS, REPORT_FILE
+from autograder.common import layout
+from autograder.common.contract import REPORT_FILE
 from autograder.common.results import SubmissionResult
 
 METADATA = frozenset({"__pycache__", "__MACOSX", "Thumbs.db", "desktop.ini"})
@@ -76,18 +78,20 @@ def unused(folder: Path, result: SubmissionResult) -> list[str]:
     """The files of ``folder`` (relative, ``/``-separated) the grading of ``result`` did not read."""
     if not folder.is_dir():
         return []
-    used = {Path(f"{p.module}.py") for p in PROBLEMS if (folder / f"{p.module}.py").is_file()}
+    found = layout.find(folder)
+    root = Path(found.root)
+    used = {Path(path) for path in found.modules.values()}
     used |= {Path(REPORT_FILE)} if (folder / REPORT_FILE).is_file() else set()
     if result.notebook is not None:
-        used |= {Path(name) for name in result.notebook.notebooks}
+        used |= {root / name for name in result.notebook.notebooks}
     sources: list[str | bytes] = [m.source for m in result.notebook.modules] if result.notebook else []
     sources += [_read(folder / p) for p in used if p.suffix == ".py"]
     while sources:
         for name in sorted(_imports(sources.pop())):
-            for rel in _module_files(folder, name):
-                if rel not in used:
-                    used.add(rel)
-                    sources.append(_read(folder / rel))
+            for rel in _module_files(folder / root, name):
+                if root / rel not in used:
+                    used.add(root / rel)
+                    sources.append(_read(folder / root / rel))
     files = _files(folder)
     listed = [rel.as_posix() for rel in files[:MAX_LISTED] if rel not in used]
     if len(files) > MAX_LISTED:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from autograder.common.contract import BY_MODULE
 
@@ -18,6 +18,8 @@ class WorkerContext:
     data: Path | None
     device: str
     modules: dict[str, Any]
+    stand_ins: Callable[[], list[str]] = field(default=list)
+    """The inert stand-ins the student's code has been given so far (`autograder.worker.stand_ins`)."""
 
     def module(self, name: str) -> Any:
         """Import a submission module by its contract name (cached for this worker's life)."""

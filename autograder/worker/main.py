@@ -10,7 +10,9 @@ submission copy and the training data — never the reference, the tests or the 
 
 The submission's folder joins ``sys.path`` last, after every import of the worker's own, so a
 student's ``random.py`` or ``tempfile.py`` can neither break the worker nor stand in for a module
-it uses.
+it uses; yet the student's own code, importing ``random``, gets their ``random.py``, as on their
+machine (`autograder.worker.student_imports`). Display and logging packages grading never needs
+get inert stand-ins (`autograder.worker.stand_ins`); matplotlib draws to no screen.
 
 Started as ``python -I -S -c BOOTSTRAP START_JSON`` (see `sandbox.bootstrap_code`).
 """
@@ -27,14 +29,18 @@ import resource
 import sys
 import time
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
 from autograder.common import typed, wire
+from autograder.common.contract import BY_MODULE, GRADING_ENVIRONMENT, STAND_INS
 from autograder.common.limits import ResourceLimits
 from autograder.common.protocol import ProbeError, ProbeReply, ProbeRequest, Ready, WorkerStart
 from autograder.worker.context import MissingName, WorkerContext
 from autograder.worker.registry import PROBES
+from autograder.worker.stand_ins import StandInFinder
+from autograder.worker.student_imports import StudentImports
 
 REQUEST_FD = 3
 REPLY_FD = 4
@@ -92,6 +98,11 @@ def _is_cuda_oom(exc: BaseException) -> bool:
     return kind is not None and isinstance(exc, kind)
 
 
+ENVIRONMENT_HINT = ("the grading environment provides the standard library, " + ", ".join(GRADING_ENVIRONMENT)
+                    + " and the submission's own modules, and inert stand-ins for " + ", ".join(STAND_INS))
+"""Said with a module that is not installed: what a submission may import (`contract.GRADING_ENVIRONMENT`)."""
+
+
 def describe_exception(exc: BaseException, submission: Path) -> ProbeError:
     """The account of an exception raised by (or through) student code that the judge receives."""
     if isinstance(exc, SyntaxError) and exc.filename and exc.filename.startswith(str(submission)):
@@ -102,6 +113,8 @@ def describe_exception(exc: BaseException, submission: Path) -> ProbeError:
         message = str(exc)
     except BaseException:  # a hostile __str__
         message = "<the exception's message could not be read>"
+    if isinstance(exc, ModuleNotFoundError) and exc.name and exc.name.partition(".")[0] not in BY_MODULE:
+        message += " — " + ENVIRONMENT_HINT
     lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
     tail = "".join(line for line in lines if str(submission) in line or not line.startswith("  File"))
     missing_module = (exc.name if isinstance(exc, ModuleNotFoundError) and exc.name is not None
@@ -204,8 +217,12 @@ def main(start_json: str) -> None:
 
     submission = Path(start.submission)
     sys.path.append(str(submission))
+    stand_ins = StandInFinder()
+    sys.meta_path.insert(0, stand_ins)
+    StudentImports(submission).install()
+    warnings.filterwarnings("ignore", message=".*non-interactive, and thus cannot be shown")  # plt.show()
     ctx = WorkerContext(submission=submission, data=Path(start.data) if start.data else None,
-                        device=start.device, modules={})
+                        device=start.device, modules={}, stand_ins=lambda: list(stand_ins.used))
     wire.write_frame(replies, typed.to_plain(Ready(
         ready=True, uid=os.getuid(), pid=os.getpid(), startup_seconds=time.perf_counter() - started,
         versions={"python": sys.version.split()[0], **_versions("torch", "torchvision", "numpy")},

@@ -19,17 +19,20 @@ from autograder.worker.registry import probe
 
 
 @probe
-def import_module(ctx: WorkerContext, module: str) -> dict[str, Any]:
+def import_module(ctx: WorkerContext, module: str, baseline_problem2: bool = False) -> ImportReply:
     """Import ``module``; a variation is imported over the baseline when problem2 is broken.
 
     A student's ``problem3_n.py`` usually does ``from problem2 import ...``: if their problem2.py
-    does not import, the variation is imported against the homework's given baseline instead,
-    so that the bug costs points in problem 2 only.
+    does not import (or the judge already knows it does not: ``baseline_problem2``), the variation
+    is imported against the homework's given baseline instead, so that the bug costs points in
+    problem 2 only. The reply names the stand-ins the student's code has been given so far.
     """
     spec = BY_MODULE[module]
     substituted = False
     if spec.own_names and "problem2" not in ctx.modules:
         try:
+            if baseline_problem2:
+                raise ImportError("problem2.py does not import")
             ctx.module("problem2")
         except BaseException:
             from autograder.worker import baseline  # torch: only variations, which need it anyway
@@ -38,7 +41,8 @@ def import_module(ctx: WorkerContext, module: str) -> dict[str, Any]:
             ctx.modules["problem2"] = baseline
             substituted = True
     mod = ctx.module(module)
-    return ImportReply(defined=[n for n in spec.names if hasattr(mod, n)], baseline_problem2=substituted)
+    return ImportReply(defined=[n for n in spec.names if hasattr(mod, n)], baseline_problem2=substituted,
+                       stand_ins=ctx.stand_ins())
 
 
 @probe

@@ -44,6 +44,21 @@ def grade_folder(submission: Path, out: Path, suites: list[str], **options: obje
     return runner.grade(runner.Job(submission.resolve(), out.resolve()), config, suites)
 
 
+@pytest.fixture(scope="session")
+def graded_20163140(tmp_path_factory: pytest.TempPathFactory) -> SubmissionResult:
+    """Submission 20163140 graded on the whole rubric at ``quick`` (seed 7), once per test run: what
+    other forms of the same code (a notebook, scripts that train at import) must earn check by check."""
+    data = cfg.resolve({"device": "cpu"}).data
+    try:
+        cifar.find_source(data, download=False)
+    except cifar.DataUnavailable as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must grade the training problems, but: {exc}")
+        pytest.skip(f"needs CIFAR-10 (data/cifar10-jpeg.tar.gz or AUTOGRADE_DATA): {exc}")
+    every = [str(p) for p in sorted(GRADED.glob("test_problem*.py"))]
+    return grade_folder(ROOT / "submissions" / "20163140", tmp_path_factory.mktemp("graded") / "py", every)
+
+
 def lost(result: SubmissionResult) -> dict[str, float]:
     """Points lost per check (by test function name), for checks that did not pass."""
     return {t.id.split("::")[-1]: t.max_points - t.points for t in result.tests

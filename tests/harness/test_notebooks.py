@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,11 +17,11 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from autograder.common import results_json
+from autograder.common import headings, results_json
 from autograder.common.contract import BY_MODULE, PROBLEMS
 from autograder.common.results import Status, SubmissionResult
 from autograder.judge import notebooks
-from autograder.judge.worker_client import copy_submission
+from autograder.judge.staging import Staging
 from autograder.orchestrator.report import render
 from conftest import grade_folder, graded_suites, lost
 from html_tree import parse
@@ -107,8 +108,10 @@ def _probe(folder: Path, modules: list[str]) -> dict:
 
 def _generated(folder: Path, tmp_path: Path) -> Path:
     """The worker's copy of ``folder``: its files plus the modules made from its notebooks."""
+    staging = Staging.make(folder)
     copy = tmp_path / "copy"
-    copy_submission(folder, copy, notebooks.convert(folder))
+    shutil.copytree(staging.path, copy)
+    staging.close()
     return copy
 
 
@@ -121,12 +124,13 @@ def _generated(folder: Path, tmp_path: Path) -> Path:
     ("3-(2) 2번 문제의 신경망에 Adam 최적화", "problem3_2"),
 ])
 def test_headings_name_problems(text, module):
-    assert notebooks.parse_heading(text).module == module
+    assert headings.read_heading(text).module == module
 
 
 @pytest.mark.parametrize("text", ["인공지능 hw3", "(1) 화면 출력 확인", "2019년 과제", "3-(7)", "6", "Imports"])
 def test_other_headings_name_no_problem(text):
-    assert notebooks.parse_heading(text) is None
+    found = headings.read_heading(text)
+    assert found is None or found.module is None
 
 
 @pytest.mark.parametrize("stem, module", [("problem4", "problem4"), ("hw3_problem3-1", "problem3_1"),
@@ -148,9 +152,11 @@ def test_korean_headings_split_the_notebook(tmp_path):
     conversion = notebooks.convert(_folder(tmp_path, nb))
     assert conversion.errors == []
     assert [m.module for m in conversion.modules] == ["problem1", "problem4", "problem5"]
-    read_as = {h.text: h.problem for h in conversion.headings}
-    assert read_as["문제 1"] == "problem1" and read_as["1-(1) 화면 출력 확인"] == "problem1"
-    assert read_as["인공지능 hw3"] == "" and read_as["1. 예제 값"] == "problem1"
+    started = {h.text: h.problem for h in conversion.headings}
+    assert started["문제 1"] == "problem1" and started["1-(1) 화면 출력 확인"] == "problem1"
+    assert started["인공지능 hw3"] == "" and started["1. 예제 값"] == ""  # a step starts nothing
+    read_as = {h.text: h.read_as for h in conversion.headings}
+    assert read_as["1. 예제 값"] == "a step inside problem4" and read_as["문제 4"] == "starts problem4"
     p1, p4, p5 = conversion.modules
     assert {c.index for c in p1.cells} == {2, 4, 5}
     assert "LEARNING_RATE = 0.01" in p1.source  # a module constant sgd_step needs
@@ -369,13 +375,12 @@ def test_20163140_notebook_grades_full_marks_on_problems_1_4_5(hw3_notebook, tmp
     assert [m.module for m in result.notebook.modules][:1] == ["problem1"]
 
 
-@pytest.mark.usefixtures("cifar_present")
-def test_20163140_notebook_grades_as_its_py_files_on_every_problem(hw3_notebook, tmp_path):
+def test_20163140_notebook_grades_as_its_py_files_on_every_problem(hw3_notebook, graded_20163140, tmp_path):
     """The whole rubric at `quick`: the notebook earns, check by check, what the .py files earn
     (95 of the 97 automated points: 3-(1)'s two architecture points lost), with the same trainings."""
     every = graded_suites(*(p.module for p in PROBLEMS))
     from_notebook = grade_folder(hw3_notebook, tmp_path / "nb", every)
-    from_files = grade_folder(ROOT / "submissions" / "20163140", tmp_path / "py", every)
+    from_files = graded_20163140
     for result in (from_notebook, from_files):
         assert result.status is Status.GRADED and result.not_graded == [], result.status_reason
     points = {t.id: t.points for t in from_files.tests}

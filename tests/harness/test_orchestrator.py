@@ -36,24 +36,36 @@ def student(folder: Path, *modules: str) -> Path:
 
 
 def test_folders_that_are_not_students_are_skipped_once(tmp_path: Path) -> None:
-    """__MACOSX, hidden folders, the output folder inside the class and folders without Python are
-    listed once as skipped, never graded as "ungradable" students."""
+    """__MACOSX, hidden folders and the output folder inside the class are listed once as
+    skipped, never graded as "ungradable" students; a student's folder without code is graded 0,
+    saying what it holds (never skipped)."""
     course = tmp_path / "class"
     student(course / "20170001", "problem4", "problem5")
     (course / "__MACOSX" / "20170001").mkdir(parents=True)
     (course / "__MACOSX" / "20170001" / "._problem4.py").write_bytes(b"\0\5\26\7")
     (course / ".git").mkdir()
-    (course / "notes").mkdir()
-    (course / "notes" / "readme.txt").write_text("not a submission")
+    (course / "20170002").mkdir()
+    (course / "20170002" / "report.pdf").write_bytes(b"%PDF-1.4")
+    (course / "20170002" / "hw3.zip").write_bytes(b"PK\3\4")
+    (course / "20170003").mkdir()
     out = course / "reports"  # the default output folder, the command typed in the class folder
     out.mkdir()
     proc = autograde(".", "--problems", "4,5", "--seed", "1", cwd=course)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.returncode == 5, proc.stdout + proc.stderr  # some folders could not be graded
     skipped = next(line for line in proc.stdout.splitlines() if line.startswith("not submissions, skipped"))
-    for name, why in (("__MACOSX", "macOS"), (".git", "hidden"), ("notes", "no .py"), ("reports", "output folder")):
+    for name, why in (("__MACOSX", "macOS"), (".git", "hidden"), ("reports", "output folder")):
         assert f"{name} (" in skipped and why in skipped, (name, skipped)
-    assert sorted(p.parent.name for p in out.glob("*/results.json")) == ["20170001"]
-    assert "grading 1 submission(s)" in proc.stdout
+    assert "20170002" not in skipped and "20170003" not in skipped
+    assert sorted(p.parent.name for p in out.glob("*/results.json")) == ["20170001", "20170002", "20170003"]
+    assert "grading 3 submission(s)" in proc.stdout
+    archive = results_json.read(out / "20170002" / "results.json")
+    assert archive.status is Status.UNGRADABLE and archive.score == 0
+    assert "it holds hw3.zip, report.pdf — unpack the archive with `autograde intake`" in archive.status_reason
+    assert any("report.pdf" in r.text for r in archive.remarks)  # the student's page says it too
+    empty = results_json.read(out / "20170003" / "results.json")
+    assert empty.status is Status.UNGRADABLE and "the folder is empty" in empty.status_reason
+    rows = (out / "grades.csv").read_text(encoding="utf-8")
+    assert "20170002" in rows and "20170003" in rows
 
 
 @pytest.mark.parametrize("args, message", [

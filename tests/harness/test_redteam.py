@@ -396,10 +396,13 @@ def test_scratch_folders_removed_and_no_process_left(redteam: RedTeam) -> None:
 
 
 def test_endless_loop_at_import(redteam: RedTeam) -> None:
-    """The import timeout stops it; every problem-4 check says so, with the fix to make."""
-    for test, text in redteam.run("import_loop").p4().items():
+    """The import timeout stops it — once: softmax needs the looping definition, so there is no
+    top-level code to grade without — and every problem-4 check says so, with the fix to make."""
+    run = redteam.run("import_loop")
+    for test, text in run.p4().items():
         assert "problem4.py: importing took longer than 20 s" in text, (test, text)
         assert 'if __name__ == "__main__":' in text, (test, text)
+    assert [r for r in run.r.remarks if r.problem == "problem4"] == []
 
 
 def test_memory_bomb(redteam: RedTeam) -> None:

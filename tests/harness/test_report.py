@@ -231,7 +231,8 @@ def test_report_md_answers_sit_with_their_problems(tmp_path: Path) -> None:
 def test_report_md_sections_map_to_problems() -> None:
     cases = {"3-(1)": "problem3_1", "3 - (6)": "problem3_6", "Problem 3-(4)": "problem3_4", "1-(7)": "problem1",
              "2-(3)": "problem2", "4": "problem4", "문제 5": "problem5", "problem3_2": "problem3_2", "3.5": "problem3_5",
-             "3": None, "기타": None, "hw3 notes": None, "2019 소감": None, "3-(9)": None}
+             "3": None, "기타": None, "hw3 notes": None, "2019 소감": None, "3-(9)": None,
+             "문제 3 (2)": "problem3_2", "Part 2: problem 4": "problem4", "Compare with problem 2": None}
     assert {h: answers.problem_of_heading(h) for h in cases} == cases
 
 

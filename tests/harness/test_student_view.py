@@ -222,7 +222,7 @@ def test_feedback_json_is_a_gradescope_document_of_the_shown_checks(published: b
     view = student_view(r, published=published)
     assert [t["name"].removeprefix("[NOT GRADED] ") for t in document["tests"]] == [c.name for c in view.checks]
     assert document["score"] == view.score
-    assert set(document["extra_data"]) == {"student", "published", "max_score", "training", "manual"}
+    assert set(document["extra_data"]) == {"student", "published", "max_score", "training", "manual", "remarks"}
     assert bool(document["extra_data"]["manual"]) is published
     for path in machine_paths(tmp_path):
         assert path not in text

@@ -9,13 +9,13 @@ as anchors.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from autograder.common.contract import BY_MODULE
+from autograder.common.headings import read_heading
 
 _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
 
@@ -50,24 +50,13 @@ class AnswerSection:
     blocks: list[Block]
 
 
-_MODULE_NAME = re.compile(r"problem\s*([1-5])(?:_([1-6]))?", re.IGNORECASE)
-_PART = re.compile(r"(?<![\d.])([1-5])\s*[-–.]\s*\(?\s*([1-9])\s*\)?")
-_NUMBER = re.compile(r"(?<![\d.])([1-5])(?![\d.])")
-
-
 def problem_of_heading(heading: str) -> str | None:
-    """The contract module a report.md heading names ("3-(1)" → problem3_1, "1-(4)" → problem1)."""
-    for pattern in (_MODULE_NAME, _PART):
-        m = pattern.search(heading)
-        if m:
-            major, minor = m.group(1), m.group(2)
-            module = f"problem3_{minor}" if major == "3" and minor else f"problem{major}"
-            if module in BY_MODULE:
-                return module
-    m = _NUMBER.search(heading)
-    if m and f"problem{m.group(1)}" in BY_MODULE:
-        return f"problem{m.group(1)}"
-    return None
+    """The contract module a report.md heading names ("3-(1)" → problem3_1, "1-(4)" → problem1,
+    "문제 3 (2)" → problem3_2, "Part 2: problem 4" → problem4), as a notebook's heading is read
+    (`autograder.common.headings`); "3" alone names no module."""
+    found = read_heading(heading)
+    module = found.module if found is not None else None
+    return module if module in BY_MODULE else None
 
 
 def spans(inline: Token | None) -> list[Span]:

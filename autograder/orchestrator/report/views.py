@@ -61,6 +61,8 @@ class ProblemView:
     """The module generated for this problem from the student's notebook, if any."""
     not_run: str = ""
     """Why the problem has no checks, when it has none (not graded in this run, interrupted, …)."""
+    remarks: list[str] = field(default_factory=list)
+    """How the grader read this problem's files (`results.Remark`)."""
 
 
 def run_note(result: SubmissionResult, module: str) -> str:
@@ -115,6 +117,8 @@ class SubmissionView:
     unrun: list[UnrunProblem] = field(default_factory=list)
     not_graded_points: float = 0.0
     """Of ``pending``, the points of checks the grader could not run."""
+    remarks: list[str] = field(default_factory=list)
+    """How the grader read the submission's files, not tied to a problem graded here."""
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
@@ -154,6 +158,7 @@ def submission_view(result: SubmissionResult, files: Sequence[str] = ()) -> Subm
     generated = {m.module: m for m in result.notebook.modules} if result.notebook else {}
     for p in problems:
         p.notebook = generated.pop(p.module, None)
+        p.remarks = [r.text for r in result.remarks if r.problem == p.module]
     output = _ANSI.sub("", result.output)
     cut = max(0, len(output) - MAX_OUTPUT_CHARS)
     untouched = {w.problem: w.words for w in waiting if w.kind not in (PendingKind.WRITTEN, PendingKind.NOT_GRADED)}
@@ -167,7 +172,8 @@ def submission_view(result: SubmissionResult, files: Sequence[str] = ()) -> Subm
         output=output[cut:], output_shown_from=cut, counts=_counts(result.tests),
         pending=result.pending_points, percent=100 * result.score / result.out_of, files=list(files),
         notebook_elsewhere=list(generated.values()), pending_groups=pending_groups(result), unrun=unrun,
-        not_graded_points=round(sum(t.max_points for t in result.not_graded), 4))
+        not_graded_points=round(sum(t.max_points for t in result.not_graded), 4),
+        remarks=[r.text for r in result.remarks if r.problem not in shown])
 
 
 def pending_groups(result: SubmissionResult) -> list[PendingGroup]:

@@ -1,10 +1,20 @@
-"""Red team: an endless loop at import time; the grader's import timeout must stop it."""
+"""Red team: an endless loop at import time; the grader's import timeout must stop it.
+
+The loop runs in a definition softmax needs (``SCALE``): the module has no top-level code that the
+grader could leave out (as it does for a script that trains when imported), so it can only be
+stopped — once, for every worker of the submission.
+"""
 
 import numpy as np
 
-while True:
-    pass
+
+def _forever():
+    while True:
+        pass
+
+
+SCALE = _forever()
 
 
 def softmax(x):
-    return np.zeros(len(x))
+    return np.zeros(len(x)) * SCALE
