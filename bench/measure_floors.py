@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, default=os.environ.get("AUTOGRADE_DATA") or None,
                    help="CIFAR-10 (as for the grader's --data) [env AUTOGRADE_DATA]")
-    p.add_argument("--cache", type=Path, default=Path(os.environ.get("AUTOGRADE_CACHE") or GradingConfig.cache))
+    p.add_argument("--cache", type=Path, default=Path(os.environ.get("AUTOGRADE_CACHE") or Path.home() / ".cache" / "hw3-autograder"))
     p.add_argument("--budgets", default="quick,standard")
     p.add_argument("--seeds", type=int, default=5, help="seeds 0 … N-1")
     p.add_argument("--first-seed", type=int, default=0)

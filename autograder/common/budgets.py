@@ -33,6 +33,10 @@ class Budget:
     shorter: tuple[tuple[str, int], ...] = ()
     """(problem, mini-batches) for problems trained for fewer than ``steps``: 3-(1), whose steps
     cost about three LeNet steps and whose net learns faster per step (docs/training.md)."""
+    stages: tuple[str, ...] = ()
+    """A sequential budget: the fixed budgets whose lengths are its checkpoints, shortest first.
+    One run is checked at each (`autograder.judge.sequential`); it ends with a pass as soon as the
+    pass is certain, and the last one's floor decides the rest."""
 
     def steps_for(self, problem: str) -> int:
         """Mini-batches of 4 that ``problem`` is trained for at this budget."""
@@ -69,6 +73,8 @@ BUDGETS: dict[str, Budget] = {
     "standard": Budget("standard", steps=7_500, test_images=10_000, check_timeout=2400,
                        shorter=(("problem3_1", 4_500),)),
     "full": Budget("full", steps=25_000, test_images=10_000, check_timeout=6000),
+    "adaptive": Budget("adaptive", steps=25_000, test_images=10_000, check_timeout=6000,
+                       stages=("quick", "standard", "full")),
 }
 
 STEP_COST: dict[str, float] = {"problem2": 1.0, "problem3_1": 2.8, "problem3_2": 0.9, "problem3_3": 1.4,
@@ -91,6 +97,17 @@ FLOORS: dict[str, dict[str, float]] = {
 }
 """Accuracy floors (fractions) per budget and problem; the measured table is in docs/training.md."""
 
+EARLY_MARGIN: dict[str, dict[str, float]] = {
+    "quick": {p: FLOOR_MARGIN / 100 for p in TRAINED},
+    "standard": {p: FLOOR_MARGIN / 100 for p in TRAINED},
+}
+"""Points (fractions) above a checkpoint's floor that end a sequential run there with a pass
+(docs/training.md, "Sequential budget"): the reference's worst measured seed at that checkpoint."""
+
+RISING_WINDOW = 0.2
+"""A sequential run's loss is *rising* at a checkpoint when the mean loss of the last fifth of its
+mini-batches is above the mean of the fifth before (a run whose loss climbs does not stop early)."""
+
 LOSS_DROP = 0.05
 """``train`` lowers the loss: the mean loss of the last tenth of the mini-batches must be at least
 this much below the mean of the first tenth (the reference's drop is several times larger)."""
@@ -101,6 +118,17 @@ def budget(name: str) -> Budget:
     return BUDGETS[name]
 
 
+FIXED = tuple(name for name, b in BUDGETS.items() if not b.stages)
+"""The budgets of one fixed length (floors are measured for these)."""
+
+
 def floor(budget_name: str, problem: str) -> float:
-    """The accuracy ``problem`` must reach at ``budget_name``."""
-    return FLOORS[budget_name][problem]
+    """The accuracy ``problem`` must reach at ``budget_name`` (a sequential budget: its last stage's)."""
+    b = BUDGETS[budget_name]
+    return FLOORS[b.stages[-1] if b.stages else budget_name][problem]
+
+
+def early_pass(stage: str, problem: str) -> float:
+    """The accuracy at checkpoint ``stage`` above which a sequential run ends with a pass (with a
+    loss finite and not rising): that checkpoint's floor plus `EARLY_MARGIN`."""
+    return round(FLOORS[stage][problem] + EARLY_MARGIN[stage][problem], 4)
