@@ -9,6 +9,8 @@ the accuracy is computed here from the test labels, which never leave the judge.
 
 from __future__ import annotations
 
+import dataclasses
+import importlib.metadata
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,7 @@ from autograder.common.protocol import TrainingReply, TrainingRequest
 from autograder.common.results import SubmissionResult, TrainingRecord
 from autograder.judge import sequential
 from autograder.judge.checks import CheckFailed, NotGraded, fail
+from autograder.judge.training_cache import Entry, TrainingCache
 from autograder.judge.training_pool import TrainingJob, TrainingPool
 from autograder.judge.worker_client import OutOfGpuMemory, ProbeFailure, Worker, WorkerSettings
 
@@ -54,6 +57,8 @@ class Reached:
     reply: TrainingReply
     stage: budgets.Budget
     words: tuple[sequential.Word, ...] = ()
+    cached: str = ""
+    """Whence the run came when it was not trained now (`training_cache`), or empty."""
 
 
 @dataclass
@@ -100,6 +105,46 @@ class TrainingRuns:
         self.session = session
         self._pool: TrainingPool | None = None
         self._runs: dict[str, TrainingOutcome | ProbeFailure | CheckFailed | NotGraded] = {}
+        self._cache: TrainingCache | None | bool = False
+        """The submission's training cache (False: not looked for yet; None: none)."""
+
+    # -- the cache ------------------------------------------------------------------------------
+    def cache(self) -> TrainingCache | None:
+        """The training cache beside this session's results (`training_cache`), or None without a
+        results file, a staged copy or CIFAR-10."""
+        if self._cache is False:
+            session = self.session
+            path = getattr(session, "results_path", None)
+            self._cache = None
+            if path is not None:
+                try:
+                    context = {"budget": session.budget.name, "device": session.config.device,
+                               "data": session.cifar().worker_dir.name,
+                               "torch": importlib.metadata.version("torch")}
+                    self._cache = TrainingCache(Path(path).parent / "trainings", context,
+                                                session.staging().path, bool(session.config.seed_given))
+                except Exception:  # noqa: BLE001 — without a cache the runs are simply made
+                    self._cache = None
+        return self._cache or None
+
+    def _cached(self, request: TrainingRequest) -> Reached | None:
+        cache = self.cache()
+        entry = cache.get(request) if cache is not None else None
+        if entry is None:
+            return None
+        words = tuple(sequential.Word(**w) for w in entry.words)
+        return Reached(entry.reply, budgets.budget(entry.stage), words,
+                       cached=f"the grading of {entry.made} (seed {entry.seed})")
+
+    def _keep(self, request: TrainingRequest, reached: Reached) -> None:
+        cache = self.cache()
+        if cache is None or reached.cached:
+            return
+        try:
+            cache.put(request, Entry(reached.reply, reached.stage.name, [dataclasses.asdict(w) for w in reached.words],
+                                     request.seed, self.session.result.started_at))
+        except OSError:  # a full disk costs the cache only
+            pass
 
     def request(self, problem: str) -> TrainingRequest:
         """What training ``problem`` at the session's budget asks of a worker (a sequential budget:
@@ -172,7 +217,9 @@ class TrainingRuns:
         if session.result.status.value != "graded":
             return
         order = sorted(problems, key=session.budget.run_cost, reverse=True)
-        jobs = [TrainingJob(p, self.request(p)) for p in order]
+        jobs = [TrainingJob(p, self.request(p)) for p in order if self._cached(self.request(p)) is None]
+        if not jobs:  # every run is in the cache
+            return
         self._pool = TrainingPool(jobs, session.config.train_workers - 1,
                                   lambda lane: Worker(session.worker_settings(data_dir, slot=1 + lane)),
                                   self._call)
@@ -210,6 +257,9 @@ class TrainingRuns:
         def here(job: TrainingJob) -> Reached:
             return self._call(self.session.worker(with_data=True), job.request)
 
+        hit = self._cached(request)
+        if hit is not None:
+            return hit
         try:
             if self._pool is not None and request.module in self._pool:
                 return self._pool.result(request.module, here)
@@ -251,13 +301,15 @@ class TrainingRuns:
             outcome = _outcome(request, reply, stage, floor, np.asarray(data.test_labels[:stage.test_images]))
         except CheckFailed as failed:
             return failed
+        self._keep(request, reached)
         record(TrainingRecord(
             problem=problem, pieces=dict(reply.owner), steps=stage.steps_for(problem), steps_run=reply.steps_run,
             losses=[float(x) for x in reply.losses], accuracy=outcome.accuracy, floor=floor,
             per_class=outcome.per_class, stopped_early=outcome.stopped_text(),
             seconds=round(reply.train_seconds + reply.predict_seconds, 3),
             checkpoint=stage.name if budget.stages else "",
-            checkpoints=[f"{w.stage} ({w.accuracy * 100:.1f} %): {w.why}" for w in reached.words]))
+            checkpoints=[f"{w.stage} ({w.accuracy * 100:.1f} %): {w.why}" for w in reached.words],
+            cached=reached.cached))
         return outcome
 
     def check_floor(self, problem: str) -> None:
