@@ -153,31 +153,40 @@ def proposed_floor(worst: float) -> float:
 
 
 def table(records: list[dict[str, Any]]) -> str:
-    """Markdown: accuracy per seed, worst, mean, proposed floor and the floor in force."""
+    """Markdown per fixed budget: the accuracies' tail over the seeds (worst, the five lowest, mean,
+    standard deviation), the smallest loss drop, the proposed floor (worst − margin) and the floor
+    in force; at the checkpoints of the adaptive budget, the early-pass bar and the seeds that clear
+    it with a loss finite and not rising."""
     lines = []
     for name in budgets.FIXED:
         b = budgets.budget(name)
-        rows = [r for r in records if r["budget"] == name and r["steps"] == b.steps_for(r["problem"])]
+        rows = [r for r in records if r["budget"] == name and r["steps"] == b.steps_for(lookup_for(r["problem"])[0])]
         if not rows:
             continue
-        seeds = sorted({r["seed"] for r in rows})
         fewer = "".join(f" ({p}: {n:,})" for p, n in b.shorter)
-        lines += [f"**{name}** — {b.steps:,} mini-batches of 4{fewer}, accuracy on {b.test_images:,} test "
-                  f"images, seeds {', '.join(map(str, seeds))}", "",
-                  "| problem | accuracy per seed (%) | worst | mean | loss drop (min) | proposed floor | floor |",
-                  "|---|---|---|---|---|---|---|"]
+        early = name in budgets.EARLY_MARGIN
+        lines += [f"**{name}** — {b.steps:,} mini-batches of 4{fewer}, accuracy on {b.test_images:,} test images", "",
+                  "| problem | seeds | worst | five lowest (%) | mean | sd | loss drop (min) | proposed floor | floor |"
+                  + (" early-pass bar | seeds ending early |" if early else ""),
+                  "|---|---:|---:|---|---:|---:|---:|---:|---:|" + ("---:|---|" if early else "")]
         variants = sorted({r["problem"] for r in rows if r["problem"].startswith("variant:")})
         for problem in [*budgets.TRAINED, *variants]:
-            got = sorted((r for r in rows if r["problem"] == problem), key=lambda r: r["seed"])
+            got = sorted((r for r in rows if r["problem"] == problem), key=lambda r: r["accuracy"])
             if not got:
                 continue
-            acc = [r["accuracy"] for r in got]
+            acc = np.array([r["accuracy"] for r in got])
             drop = min(r["first_tenth_loss"] - r["last_tenth_loss"] for r in got)
             slot = lookup_for(problem)[0]
-            lines.append(
-                f"| {problem} | {' '.join(f'{100 * a:.1f}' for a in acc)} | {100 * min(acc):.1f} | "
-                f"{100 * np.mean(acc):.1f} | {drop:.2f} | {100 * proposed_floor(min(acc)):.0f} | "
-                f"{100 * budgets.floor(name, slot):.0f} |")
+            row = (f"| {problem} | {len(acc)} | {100 * acc.min():.1f} | {' '.join(f'{100 * a:.1f}' for a in acc[:5])} | "
+                   f"{100 * acc.mean():.1f} | {100 * acc.std(ddof=1) if len(acc) > 1 else 0:.1f} | {drop:.2f} | "
+                   f"{100 * proposed_floor(acc.min()):.0f} | {100 * budgets.floor(name, slot):.0f} |")
+            if early:
+                bar = budgets.early_pass(name, slot)
+                known = [r for r in got if "rising" in r]
+                ends = sum(1 for r in known if r["accuracy"] >= bar and r["finite"] and not r["rising"])
+                row += (f" {100 * bar:.0f} | {ends} of {len(known)}"
+                        + (f" (+{len(got) - len(known)} without a loss record)" if len(known) < len(got) else "") + " |")
+            lines.append(row)
         lines.append("")
     return "\n".join(lines)
 
