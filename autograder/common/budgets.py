@@ -1,15 +1,18 @@
 """Training budgets and accuracy floors, both chosen from measurement (see docs/training.md).
 
-A budget is a number of mini-batches of 4 images per training run, and how many test images
+A fixed budget is a number of mini-batches of 4 images per training run, and how many test images
 (from the front of the fixed-shuffled test split) the accuracy is computed on. ``full`` is the
-homework's recipe: 2 epochs over the 50,000 training images.
+homework's recipe: 2 epochs over the 50,000 training images. The sequential budget ``adaptive``
+(the default) is one run checked at the fixed budgets' lengths in turn: it ends with a pass at the
+first checkpoint where the accuracy clears that checkpoint's floor by `EARLY_MARGIN` with a loss
+finite and not rising, and the last checkpoint's floor decides the rest (`autograder.judge.sequential`).
 
 A floor is the test accuracy a problem's training must reach at a budget: the worst of the
-reference's seeds (``bench/measure_floors.py``) less a margin of ``FLOOR_MARGIN`` points, rounded
-down to a whole percent. Every floor is well above chance (10 %: the lowest, 16 % at ``quick``, is
-eight standard errors of an accuracy on 2,000 test images above the 10–11 % of runs that do not
-learn), so a run that diverges (nan) or never learns fails it, while the reference passes
-whatever the run seed.
+reference's seeds (``bench/measure_floors.py``; at ``quick`` thirty seeds, and 3-(1)'s seed
+1367392631, which reaches 24.6 %) less a margin of ``FLOOR_MARGIN`` points, rounded down to a whole
+percent. Every floor is well above chance (10 %: the lowest, 16 % at ``quick``, is eight standard
+errors of an accuracy on 2,000 test images above the 10–11 % of runs that do not learn), so a run
+that diverges (nan) or never learns fails it, while the reference passes whatever the run seed.
 """
 
 from __future__ import annotations
@@ -88,7 +91,7 @@ FLOOR_MARGIN = 6.0
 TRAINED = ("problem2", "problem3_1", "problem3_2", "problem3_3", "problem3_4", "problem3_5", "problem3_6")
 
 FLOORS: dict[str, dict[str, float]] = {
-    "quick": {"problem2": 0.16, "problem3_1": 0.18, "problem3_2": 0.29, "problem3_3": 0.17,
+    "quick": {"problem2": 0.16, "problem3_1": 0.18, "problem3_2": 0.28, "problem3_3": 0.17,
               "problem3_4": 0.29, "problem3_5": 0.16, "problem3_6": 0.16},
     "standard": {"problem2": 0.36, "problem3_1": 0.35, "problem3_2": 0.39, "problem3_3": 0.36,
                  "problem3_4": 0.39, "problem3_5": 0.36, "problem3_6": 0.36},
@@ -98,7 +101,7 @@ FLOORS: dict[str, dict[str, float]] = {
 """Accuracy floors (fractions) per budget and problem; the measured table is in docs/training.md."""
 
 EARLY_MARGIN: dict[str, dict[str, float]] = {
-    "quick": {"problem2": 0.17, "problem3_1": 0.12, "problem3_2": 0.06, "problem3_3": 0.16,
+    "quick": {"problem2": 0.17, "problem3_1": 0.12, "problem3_2": 0.07, "problem3_3": 0.16,
               "problem3_4": 0.06, "problem3_5": 0.17, "problem3_6": 0.17},
     "standard": {"problem2": 0.04, "problem3_1": 0.05, "problem3_2": 0.04, "problem3_3": 0.04,
                  "problem3_4": 0.04, "problem3_5": 0.04, "problem3_6": 0.04},
