@@ -326,8 +326,11 @@ class _TransformedImages(torch.utils.data.Dataset):
         return apply_transform(self.transform, self.images[i], self.name), int(self.labels[i])
 
 
-def _student_loader(data: TrainingData, pieces: Pieces, steps: int, seed: int, device: str) -> Any:
-    """The loader handed to the student's ``train``: batch 4, seeded order, ``steps`` batches in all."""
+def _student_loader(data: TrainingData, pieces: Pieces, steps: int, seed: int, device: str,
+                    run: _Run | None = None) -> Any:
+    """The loader handed to the student's ``train``: batch 4, seeded order, ``steps`` batches in all.
+    Once ``run`` has stopped (a non-finite loss, the end of a sequential run at a checkpoint) the
+    loader hands out nothing more: even a loop that swallows every exception ends there."""
     assert pieces.train_transform is not None
     name = pieces.where.get("transform", "transform")
     dataset: torch.utils.data.Dataset
@@ -340,6 +343,8 @@ def _student_loader(data: TrainingData, pieces: Pieces, steps: int, seed: int, d
                             generator=torch.Generator().manual_seed(seed))
 
     def collate(batch: list[Any] | _Batch) -> Any:
+        if run is not None and (run.stopped or run.ended_at is not None):
+            raise _Stop
         inputs, labels = (batch.inputs, batch.labels) if isinstance(batch, _Batch) else default_collate(batch)
         return inputs.to(device), labels.to(device)
 
@@ -479,7 +484,7 @@ def run_training(pieces: Pieces, data: TrainingData, *, steps: int, seed: int, d
     net.train()
     with onednn(device != "cpu"):  # off on the CPU: see `onednn`
         if pieces.train is not None:
-            loader, epochs = _student_loader(data, pieces, steps, seed, device)
+            loader, epochs = _student_loader(data, pieces, steps, seed, device, run)
             run.loader_batches = epochs * len(loader)
             criterion = ObservedCriterion(pieces.criterion, run, pieces.where["criterion"])
             try:

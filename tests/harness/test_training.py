@@ -358,3 +358,24 @@ def test_a_sequential_run_pauses_on_its_own_thread(data):
         student_pieces(train=broken), data, steps=24, seed=4, test_count=12, checkpoints={8: 12}, decide=decide))
     with pytest.raises(ValueError, match="own error"):
         failing.next()
+
+
+def test_a_sequential_run_ends_even_a_train_that_swallows_everything(data):
+    """A ``train`` that catches BaseException around its step still ends at the checkpoint: the
+    loader hands out no more mini-batches, so no forward pass follows the checkpoint."""
+    forwards = []
+
+    def swallowing(net, trainloader, criterion, optimizer, epochs):
+        for _ in range(epochs):
+            for inputs, labels in trainloader:
+                try:
+                    forwards.append(1)
+                    optimizer.zero_grad()
+                    criterion(net(inputs), labels).backward()
+                    optimizer.step()
+                except BaseException:
+                    pass
+
+    run = training.run_training(student_pieces(train=swallowing), data, steps=24, seed=0, test_count=12,
+                                checkpoints={8: 12}, decide=lambda at: False)
+    assert run.ended_at == 8 and len(forwards) == 8
