@@ -1,7 +1,8 @@
 """The adaptive (sequential) budget against the fixed ones, in one run, side by side; writes the
 "adaptive" section of bench/RESULTS.md.
 
-    python bench/adaptive.py [--verdicts PROBLEMS] [--skip-verdicts] [--data PATH] [--out FILE]
+    python bench/adaptive.py [--verdicts PROBLEMS] [--variants NAMES] [--skip-verdicts] [--skip-timings]
+                             [--data PATH] [--out FILE]
 
 1. Timing, one part after another (never two at once), the load average recorded around each:
    the homework's recipe for problem 2 (`homework_problem2.py`, 2 epochs); problem 2 alone at the
@@ -96,9 +97,9 @@ def timings(common: list[str], config: object, work: Path) -> dict[str, object]:
     return got
 
 
-def verdicts(problems: str, common: list[str], work: Path) -> list[dict[str, object]]:
+def verdicts(problems: str, names: list[str], common: list[str], work: Path) -> list[dict[str, object]]:
     rows = []
-    for name in VARIANTS:
+    for name in names:
         folder = make_variant(name, work)
         graded = {}
         for budget in ("adaptive", "full"):
@@ -159,6 +160,7 @@ def render(f: dict[str, object], command: str) -> str:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--verdicts", default="2,3-2,3-5", help="the problems whose verdicts are compared with full's")
+    p.add_argument("--variants", default=",".join(VARIANTS), help="which of the variants' verdicts are compared")
     p.add_argument("--skip-verdicts", action="store_true")
     p.add_argument("--skip-timings", action="store_true")
     p.add_argument("--data", default=None, help=cfg.HELP["data"])
@@ -176,10 +178,11 @@ def main() -> None:
         if not args.skip_timings:
             figures["timings"] = timings(common, config, work)
         if not args.skip_verdicts:
-            figures["verdicts"] = verdicts(args.verdicts, common, work)
+            figures["verdicts"] = verdicts(args.verdicts, args.variants.split(","), common, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     shown = [a for a, on in ((f"--verdicts {args.verdicts}", not args.skip_verdicts),
+                             (f"--variants {args.variants}", args.variants != ",".join(VARIANTS)),
                              ("--skip-verdicts", args.skip_verdicts), ("--skip-timings", args.skip_timings)) if on]
     command = " ".join(["python bench/adaptive.py", *shown])
     if args.figures is not None:
