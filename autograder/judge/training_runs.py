@@ -26,7 +26,7 @@ from autograder.judge import sequential
 from autograder.judge.checks import CheckFailed, NotGraded, fail
 from autograder.judge.training_cache import Entry, TrainingCache
 from autograder.judge.training_pool import TrainingJob, TrainingPool
-from autograder.judge.worker_client import OutOfGpuMemory, ProbeFailure, Worker, WorkerSettings
+from autograder.judge.worker_client import FailureKind, OutOfGpuMemory, ProbeFailure, Worker, WorkerSettings
 
 
 class Grading(Protocol):
@@ -180,7 +180,7 @@ class TrainingRuns:
                 index += 1
             stage = stages[index]
             if stage.steps_for(problem) != reply.paused_at:
-                raise ProbeFailure("SequentialRun", f"the run paused at step {reply.paused_at}, not at a checkpoint")
+                raise ProbeFailure(FailureKind.BAD_REPLY, f"the run paused at step {reply.paused_at}, not at a checkpoint")
             said = sequential.word(problem, stage.name, sequential.accuracy(
                 reply.predictions, labels[:stage.test_images]), reply.losses, last=False)
             words.append(said)
@@ -192,7 +192,7 @@ class TrainingRuns:
                                       f"budget {budget.name})")
             if said.end:
                 if reply.ended_at != stage.steps_for(problem):
-                    raise ProbeFailure("SequentialRun", f"the run did not end at step {stage.steps_for(problem)}")
+                    raise ProbeFailure(FailureKind.BAD_REPLY, f"the run did not end at step {stage.steps_for(problem)}")
                 return Reached(reply, stage, tuple(words))
             index += 1
         last = stages[-1]
