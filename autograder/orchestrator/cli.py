@@ -380,7 +380,7 @@ def similarity_main(argv: list[str]) -> int:
     return EXIT_OK
 
 
-def assign_main(argv: list[str]) -> int:
+def _assign_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="autograde assign",
         description="Write what the class is handed out, made from the contract: ASSIGNMENT.md, one "
@@ -388,7 +388,11 @@ def assign_main(argv: list[str]) -> int:
                     "NotImplementedError`), the same as hw3.ipynb, and check.py, the self-check a "
                     "student runs before submitting (torch and numpy only, no network).")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="the handout folder (created)")
-    args = p.parse_args(argv)
+    return p
+
+
+def assign_main(argv: list[str]) -> int:
+    args = _assign_parser().parse_args(argv)
     from autograder.orchestrator import assign
 
     handout = assign.build(args.out)
