@@ -299,3 +299,22 @@ def test_assign_is_a_command() -> None:
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "--out" in done.stdout
     assert inspect.isfunction(cli.assign_main)
+
+
+def test_an_import_that_blocks_is_stopped_at_the_graders_limit(handout: Path, tmp_path: Path) -> None:
+    """A module that neither trains nor connects but does not end (a sleep, a plot window) is
+    stopped at the limit; a copy of check.py with a 3 s limit keeps the test short."""
+    text = (handout / "check.py").read_text(encoding="utf-8")
+    assert f"IMPORT_SECONDS = {assign.IMPORT_SECONDS!r}\n" in text
+    quick = tmp_path / "h"
+    quick.mkdir()
+    (quick / "check.py").write_text(text.replace(f"IMPORT_SECONDS = {assign.IMPORT_SECONDS!r}\n",
+                                                 "IMPORT_SECONDS = 3.0\n", 1), encoding="utf-8")
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    (folder / "problem4.py").write_text("import time\n\ntime.sleep(120)\n" + _reference_module("problem4.py"),
+                                        encoding="utf-8")
+    code, output = self_check(quick, folder)
+    assert code == 1
+    assert ("problem4.py runs code when it is imported (importing it did not end in 3 s): put such code under "
+            "`if __name__ == \"__main__\":`") in output.strip().splitlines()[-1], output
