@@ -318,3 +318,16 @@ def test_an_import_that_blocks_is_stopped_at_the_graders_limit(handout: Path, tm
     assert code == 1
     assert ("problem4.py runs code when it is imported (importing it did not end in 3 s): put such code under "
             "`if __name__ == \"__main__\":`") in output.strip().splitlines()[-1], output
+
+
+def test_check_py_needs_only_the_homeworks_packages(check_module: types.ModuleType, handout: Path) -> None:
+    """The standard library, torch, numpy and PIL (torchvision's), and nbformat for a notebook."""
+    sources = [(handout / "check.py").read_text(encoding="utf-8"), *check_module.GRADER_SOURCES.values()]
+    tops = set()
+    for source in sources:
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                tops |= {a.name.partition(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                tops.add(node.module.partition(".")[0])
+    assert tops - set(sys.stdlib_module_names) == {"torch", "numpy", "PIL", "nbformat", "_hw3_grader"}
