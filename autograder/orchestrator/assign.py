@@ -87,14 +87,29 @@ def assignment_text() -> str:
                              keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
     rows = []
     for spec in contract.PROBLEMS:
-        names = []
+        todo, given = [], []
+        unwritten = to_write(starter(spec.module))
         for name in spec.own_names or spec.names:
             params = contract.SIGNATURES.get(name)
-            names.append(f"`{name}({', '.join(params)})`" if params else f"`{name}`")
-        rows.append({"spec": spec, "names": ", ".join(names), "heading": HEADINGS[spec.module]})
+            shown = f"`{name}({', '.join(params)})`" if params else f"`{name}`"
+            (todo if name in unwritten else given).append(shown)
+        title = spec.title if spec.own_names else f"{HEADINGS[spec.module]} — {spec.title}"
+        rows.append({"spec": spec, "title": title, "todo": ", ".join(todo), "given": ", ".join(given)})
     return env.get_template("ASSIGNMENT.md.j2").render(
         rows=rows, contract=contract, import_seconds=IMPORT_SECONDS,
         stand_ins=list(contract.STAND_INS.values()))
+
+
+def to_write(source: str) -> set[str]:
+    """The top-level names of a starter the student writes: a function, or a class with a method,
+    that raises NotImplementedError."""
+    names = set()
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            raises = [n for n in ast.walk(node) if isinstance(n, ast.Raise) and n.exc is not None]
+            if any("NotImplementedError" in ast.unparse(r.exc) for r in raises):
+                names.add(node.name)
+    return names
 
 
 def _split_main(source: str) -> tuple[str, str]:

@@ -219,6 +219,8 @@ def test_starters_graded_lose_what_the_student_writes(handout: Path, tmp_path: P
     assert result.status.value != "grader_fault"
     scored = [t for t in result.tests if not t.advisory]
     assert {t.id.rpartition("/")[2] for t in scored if t.outcome is Outcome.PASSED} == GIVEN_CHECKS
+    earned = sum(t.points for t in scored)
+    assert f"the given code ({earned:g} of the 100" in _normalised((ROOT / "README.md").read_text(encoding="utf-8"))
     for test in scored:
         assert test.outcome is not Outcome.NOT_GRADED, (test.id, test.message)
         if test.id.rpartition("/")[2] not in GIVEN_CHECKS:
