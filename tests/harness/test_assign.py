@@ -266,6 +266,20 @@ MISTAKES = {
                                 urllib.request.urlopen("http://127.0.0.1:9/cifar-10-python.tar.gz")
                                 """)},
                            ["problem4.py downloads when it is imported"]),
+    "exit at import, after plt.show()": ({"problem4.py": _reference_module("problem4.py") + textwrap.dedent("""
+                                import matplotlib.pyplot as plt
+                                plt.plot([1, 2])
+                                plt.show()
+                                import os
+                                os._exit(3)
+                                """)},
+                           ["problem4.py: importing failed — the Python importing it ended without a word "
+                            "(exit status 3)"]),
+    "download by name": ({"problem4.py": _reference_module("problem4.py") + textwrap.dedent("""
+                                import socket
+                                socket.getaddrinfo("localhost", 80)
+                                """)},
+                           ["problem4.py downloads when it is imported"]),
 }
 
 
