@@ -347,3 +347,20 @@ def test_check_py_needs_only_the_homeworks_packages(check_module: types.ModuleTy
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
                 tops.add(node.module.partition(".")[0])
     assert tops - set(sys.stdlib_module_names) == {"torch", "numpy", "PIL", "nbformat", "_hw3_grader"}
+
+
+def test_the_self_check_grades_from_where_the_grader_does(handout: Path, tmp_path: Path) -> None:
+    """A subfolder, another spelling of a name and a CP949 source: read, said, and checked as the grader would."""
+    folder = tmp_path / "submission" / "hw3"
+    folder.mkdir(parents=True)
+    (folder / "Problem4.py").write_bytes(("# 소프트맥스\n" + _reference_module("problem4.py")).encode("cp949"))
+    shutil.copy(REFERENCE / "problem5.py", folder / "problem5.py")
+    code, output = self_check(handout, folder.parent)
+    assert code == 1, output
+    assert "note  the code is in the subfolder hw3/" in output
+    assert "note  hw3/Problem4.py is not UTF-8: it was read as CP949" in output
+    assert "note  Problem4.py was read as problem4.py" in output
+    assert "ok    problem4.py: softmax([0.4, 2.0, 0.001, 0.32]) is the homework's" in output
+    assert "ok    problem5.py: loglikelihood(y, t) on the homework's example is" in output
+    fixes = [line for line in output.splitlines() if line.startswith("  FIX")]
+    assert fixes and all("problem4" not in line and "problem5" not in line for line in fixes), fixes
