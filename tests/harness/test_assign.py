@@ -337,7 +337,7 @@ def test_an_import_that_blocks_is_stopped_at_the_graders_limit(handout: Path, tm
 
 
 def test_check_py_needs_only_the_homeworks_packages(check_module: types.ModuleType, handout: Path) -> None:
-    """The standard library, torch, numpy and PIL (torchvision's), and nbformat for a notebook."""
+    """The standard library, torch, torchvision, numpy and PIL (torchvision's), and nbformat for a notebook."""
     sources = [(handout / "check.py").read_text(encoding="utf-8"), *check_module.GRADER_SOURCES.values()]
     tops = set()
     for source in sources:
@@ -346,7 +346,7 @@ def test_check_py_needs_only_the_homeworks_packages(check_module: types.ModuleTy
                 tops |= {a.name.partition(".")[0] for a in node.names}
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
                 tops.add(node.module.partition(".")[0])
-    assert tops - set(sys.stdlib_module_names) == {"torch", "numpy", "PIL", "nbformat", "_hw3_grader"}
+    assert tops - set(sys.stdlib_module_names) == {"torch", "torchvision", "numpy", "PIL", "nbformat", "_hw3_grader"}
 
 
 def test_the_self_check_grades_from_where_the_grader_does(handout: Path, tmp_path: Path) -> None:
