@@ -90,3 +90,21 @@ RUNS_AT_IMPORT_DEDUCTION: float = 0.0
 trained, plotted, downloaded or blocked when imported: see `autograder.judge.staging`); never more
 than the problem earned. An instructor who asks for scripts guarded by
 ``if __name__ == "__main__":`` may set it; by default none."""
+
+SIGNATURES: dict[str, tuple[str, ...]] = {
+    "Net": (),
+    "sgd_step": ("net", "learning_rate"),
+    "transform": ("image",),
+    "train_transform": ("image",),
+    "criterion": ("outputs", "labels"),
+    "make_optimizer": ("net",),
+    "train": ("net", "trainloader", "criterion", "optimizer", "epochs"),
+    "evaluate": ("net", "testloader"),
+    "softmax": ("x",),
+    "MSE": ("y", "t"),
+    "cross_entropy_error": ("y", "t"),
+    "loglikelihood": ("y", "t"),
+}
+"""How the grader calls each callable name: these arguments, by position (``Net()`` takes none;
+``classes`` is a value, not called). The handout's starters and its self-check (``autograde
+assign``) are written from this table."""

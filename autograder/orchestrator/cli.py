@@ -13,6 +13,7 @@
                                     lay out an LMS's bulk download, one folder per student
     autograde similarity DIR...     pairs of students whose code for a problem is unusually alike
                                     (prints them; writes similarity.html)
+    autograde assign --out DIR      the handout: ASSIGNMENT.md, starters, hw3.ipynb, check.py
 
 Every command reads the class's manual points through `manual.class_results`. The exit statuses
 of a grading run are the table of `exit_status`.
@@ -45,6 +46,7 @@ SUBCOMMANDS: dict[str, str] = {
     "summary": "print the grades under DIR as a Markdown table (a CI job summary)",
     "intake": "lay out an LMS's bulk download as one folder per student",
     "similarity": "find pairs of students whose code for a problem is unusually alike",
+    "assign": "write the handout: ASSIGNMENT.md, starter modules, hw3.ipynb and the students' check.py",
 }
 """Every subcommand and what it does: `autograde --help` lists them all."""
 DEFAULT_OUT = Path("reports")
@@ -378,13 +380,33 @@ def similarity_main(argv: list[str]) -> int:
     return EXIT_OK
 
 
+def _assign_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="autograde assign",
+        description="Write what the class is handed out, made from the contract: ASSIGNMENT.md, one "
+                    "starter module per problem (the homework's given code kept, the rest `raise "
+                    "NotImplementedError`), the same as hw3.ipynb, and check.py, the self-check a "
+                    "student runs before submitting (torch and numpy only, no network).")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="the handout folder (created)")
+    return p
+
+
+def assign_main(argv: list[str]) -> int:
+    args = _assign_parser().parse_args(argv)
+    from autograder.orchestrator import assign
+
+    handout = assign.build(args.out)
+    print(f"handout: {args.out} ({', '.join(handout.files)})")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in SUBCOMMANDS:
         command, rest = argv[0], argv[1:]
         return {"grade": grade_main, "report": report_main, "merge": merge_main,
                 "summary": summary_main, "intake": intake_main,
-                "similarity": similarity_main}[command](rest)
+                "similarity": similarity_main, "assign": assign_main}[command](rest)
     return grade_main(argv)
 
 

@@ -99,7 +99,7 @@ def _autograde_options() -> dict[str, set[str]]:
     """Each autograde command's options, from its parser."""
     parsers = {"grade": cli._grade_parser(), "report": cli._report_parser(), "merge": cli._merge_parser(),
                "summary": cli._summary_parser(), "intake": cli._intake_parser(),
-               "similarity": cli._similarity_parser()}
+               "similarity": cli._similarity_parser(), "assign": cli._assign_parser()}
     assert set(parsers) == set(cli.SUBCOMMANDS)
     return {name: {o for a in p._actions for o in a.option_strings} for name, p in parsers.items()}
 
@@ -157,7 +157,7 @@ def test_help_lists_every_command() -> None:
                           text=True, timeout=120)
     text = " ".join(proc.stdout.split())
     assert proc.returncode == 0
-    assert set(cli.SUBCOMMANDS) == {"grade", "report", "merge", "summary", "intake", "similarity"}
+    assert set(cli.SUBCOMMANDS) == {"grade", "report", "merge", "summary", "intake", "similarity", "assign"}
     for name in cli.SUBCOMMANDS:
         assert f"`autograde {name}`" in text, name
         sub = subprocess.run([sys.executable, "-m", "autograder.orchestrator.cli", name, "--help"],
