@@ -48,6 +48,9 @@ class WorkerStart:
     preload: tuple[str, ...]
     gpu_memory_fraction: float | None = None
     """The share of the GPU's memory this worker may use (CUDA workers sharing one GPU)."""
+    parent: int | None = None
+    """The judge's pid, for a worker with no bubblewrap to die with the judge: it asks the kernel
+    for a parent-death signal itself (`channel.die_with_parent`), first thing."""
 
 
 @dataclass(frozen=True)

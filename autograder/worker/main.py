@@ -3,7 +3,7 @@
 It starts inside the sandbox (see `autograder.judge.sandbox`), applies its resource limits and
 drops to an unprivileged uid *before* any student module is imported, loads everything it will
 ever use itself, starts its device, announces itself (`protocol.Ready`), then answers probe
-requests from the judge one at a time over the pipes on fds 3 (requests in) and 4 (replies out).
+requests from the judge one at a time over the pipes `autograder.common.channel` handed over.
 Everything it sends is plain data (`autograder.common.wire`) in the shapes of
 `autograder.common.protocol`; everything it knows comes from the request, the read-only
 submission copy and the training data — never the reference, the tests or the answers.
@@ -33,7 +33,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable
 
-from autograder.common import typed, wire
+from autograder.common import channel, typed, wire
 from autograder.common.contract import BY_MODULE, GRADING_ENVIRONMENT, STAND_INS
 from autograder.common.limits import ResourceLimits
 from autograder.common.protocol import ProbeError, ProbeReply, ProbeRequest, Ready, WorkerStart
@@ -42,8 +42,6 @@ from autograder.worker.registry import PROBES
 from autograder.worker.stand_ins import StandInFinder
 from autograder.worker.student_imports import StudentImports
 
-REQUEST_FD = 3
-REPLY_FD = 4
 MAX_REPLY = 256 * 2**20
 """The worker refuses to send more than this; the judge's own limit is lower still."""
 
@@ -197,11 +195,12 @@ def _start_device(start: WorkerStart) -> str:
 def main(start_json: str) -> None:
     """Entry point inside the sandbox; see the module docstring."""
     start = typed.parse(WorkerStart, json.loads(start_json), "start")
+    if start.parent is not None:
+        channel.die_with_parent(start.parent)
     apply_limits(start.limits)
     _drop_privileges(start.uid)
     os.chdir(start.scratch)
-    requests = os.fdopen(REQUEST_FD, "rb", buffering=0)
-    replies = os.fdopen(REPLY_FD, "wb")
+    requests, replies = channel.child_ends()
     # The heavy libraries load before the handshake (when the judge's checks need them), so that
     # a student module's import time is its own work, not torch's.
     started = time.perf_counter()
