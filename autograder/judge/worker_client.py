@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from autograder.common import channel, limits, protocol, typed, wire
+from autograder.common.text import safe_name, safe_text
 from autograder.common.channel import Channel
 from autograder.common.contract import BY_MODULE
 from autograder.common.protocol import ProbeError, ProbeReply, Ready, WorkerStart
@@ -131,7 +132,7 @@ class OutputTail:
         with self._lock:
             data = bytes(self._buf[-self.limit:])
             dropped = self.total - len(data)
-        text = data.decode("utf-8", errors="replace")
+        text = safe_text(data.decode("utf-8", errors="replace"))
         if dropped > 0:
             text = f"[… {dropped:,} earlier bytes of output not kept …]\n" + text
         return text
@@ -428,7 +429,15 @@ class Worker:
 
 
 def _failure_from_error(error: ProbeError, where: str, doing: str) -> ProbeFailure:
-    """Turn the worker's account of an exception into the feedback a student reads."""
+    """Turn the worker's account of an exception into the feedback a student reads (its texts are
+    the student's: made safe here, where they enter)."""
+    error = ProbeError(type=safe_name(error.type), message=safe_text(error.message),
+                       where=safe_name(error.where) if error.where is not None else None,
+                       traceback=safe_text(error.traceback),
+                       missing_name=(safe_name(error.missing_name[0]), safe_name(error.missing_name[1]))
+                       if error.missing_name is not None else None,
+                       missing_module=safe_name(error.missing_module) if error.missing_module is not None else None,
+                       out_of_memory=error.out_of_memory)
     if error.missing_name is not None:
         module, name = error.missing_name
         return ProbeFailure(FailureKind.MISSING, f"{module}.py does not define `{name}`", where=f"{module}.py")

@@ -143,3 +143,48 @@ def test_a_worker_stopped_from_two_threads_at_once_is_stopped_once(tmp_path: Pat
     w.close()
     assert errors == []
     assert (group.kills, group.removals) == (1, 1)
+
+
+FORGES_A_FRAME = '''
+import json
+import struct
+import sys
+
+HEADER = {FORGED!r}
+
+
+def softmax(x):
+    """Returns, but the worker's encoder now sends a forged frame in place of the real reply."""
+    wire = sys.modules["autograder.common.wire"]
+    header = HEADER.encode("utf-8", "surrogatepass")
+    wire.encode = lambda *args, **kwargs: wire._PREFIX.pack(wire.MAGIC, len(header), 0) + header
+    return x
+'''
+
+
+@pytest.mark.parametrize("forged", [
+    # a 0-byte float64 array whose shape numpy cannot reshape into
+    '{"value": {"id": %d, "ok": true, "value": {"$array": 0}}, "arrays": [{"dtype": "float64", '
+    '"shape": [0, 1099511627776, 1099511627776], "offset": 0, "nbytes": 0}]}',
+    # an array where ProbeReply's literal-typed and boolean fields are due
+    '{"value": {"id": %d, "ok": {"$array": 0}, "value": null}, "arrays": [{"dtype": "float64", '
+    '"shape": [2], "offset": 0, "nbytes": 0}]}',
+    # a reply whose error holds lone surrogates and a right-to-left override
+    '{"value": {"id": %d, "ok": false, "error": {"type": "E\\udcff", "message": "m\\udcff\\u202e"}}, "arrays": []}',
+], ids=["impossible-shape", "array-for-a-flag", "surrogates"])
+def test_a_forged_reply_is_the_students_unusable_reply(needs_bwrap: None, tmp_path: Path, forged: str) -> None:
+    """Whatever frame the student's code makes the worker send, the judge refuses it as the
+    student's (a failed check with its reason), never as its own fault."""
+    (tmp_path / "problem4.py").write_text(FORGES_A_FRAME.replace("{FORGED!r}", repr(forged % 2)))
+    w = worker(tmp_path)
+    try:
+        try:
+            w.call("call_function", module="problem4", name="softmax", args=[[1.0]])
+        except ProbeFailure as failure:
+            assert failure.kind in (FailureKind.BAD_REPLY, FailureKind.RAISED), failure.message
+            failure.message.encode("utf-8")
+            assert "\u202e" not in failure.message
+        else:
+            raise AssertionError("a forged frame was taken for a reply")
+    finally:
+        w.close()
