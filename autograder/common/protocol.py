@@ -90,6 +90,11 @@ class ProbeError:
     """A CUDA out-of-memory error: the grader's to retry, not the student's to lose."""
 
 
+TAMPERED = "GraderTampered"
+"""`ProbeError.type` of a reply the worker refused because the submission changed the worker's own
+code (`autograder.worker.integrity`)."""
+
+
 @dataclass(frozen=True)
 class ProbeReply:
     id: int

@@ -62,6 +62,9 @@ class GradingSession:
             started_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         )
         self.grader_fault = ""
+        self.tampering: dict[str, str] = {}
+        """Per problem, the first sign that the submission changed the grader's code or forged a
+        probe's answer (`FailureKind.TAMPERED`): a remark on the TA's page and the student's."""
         self.problems: frozenset[str] | None = None
         """The problems this session grades (None: not known yet, so every one)."""
         self._mentioned: tuple[frozenset[str], frozenset[str]] | None = None
@@ -279,6 +282,7 @@ class GradingSession:
         if self._staging is not None:
             self._deduct_for_top_level_work(self._staging.split_modules())
             r.remarks = list(self._staging.remarks)
+        r.remarks += [Remark(problem, f"TAMPERING: {message}") for problem, message in self.tampering.items()]
         r.memory_bound = next((w.memory_bound for w in main + trainers if w.memory_bound), "")
         r.runs = {p: ProblemRun(r.seed, r.budget, r.device, r.started_at) for p in dict.fromkeys(t.problem for t in r.tests)}
         if r.status is Status.GRADED and not r.tests and not self.grader_fault:

@@ -29,7 +29,7 @@ from autograder.common import channel, limits, protocol, typed, wire
 from autograder.common.text import safe_name, safe_text
 from autograder.common.channel import Channel
 from autograder.common.contract import BY_MODULE
-from autograder.common.protocol import ProbeError, ProbeReply, Ready, WorkerStart
+from autograder.common.protocol import TAMPERED, ProbeError, ProbeReply, Ready, WorkerStart
 from autograder.judge import sandbox
 from autograder.judge.memory_cgroup import MemoryCgroup
 from autograder.judge.sandbox import SandboxMode
@@ -85,6 +85,9 @@ class FailureKind(str, enum.Enum):
     """The worker died, or closed or stopped reading its pipes."""
     BAD_REPLY = "bad_reply"
     """A reply that is malformed, too large, or not of the probe's reply type."""
+    TAMPERED = "tampered"
+    """The submission changed the worker's own code (its probe table, a function it relies on), or
+    a reply contradicts what another probe found: the problem fails and the TA's page says so."""
 
 
 class ProbeFailure(Exception):
@@ -445,6 +448,8 @@ def _failure_from_error(error: ProbeError, where: str, doing: str) -> ProbeFailu
         return ProbeFailure(FailureKind.MISSING, f"{error.missing_module}.py is missing from the submission "
                             "(or could not be found)", where=f"{error.missing_module}.py")
     loc = error.where or where
+    if error.type == TAMPERED:
+        return ProbeFailure(FailureKind.TAMPERED, f"{where}: TAMPERING — {error.message}", where=where)
     if error.type == "UncheckableValue":
         return ProbeFailure(FailureKind.BAD_REPLY, f"{where}: {doing} returned a value that cannot be "
                             f"checked — {error.message}", where=where)

@@ -36,8 +36,9 @@ from typing import Any, Callable
 from autograder.common import channel, typed, wire
 from autograder.common.contract import BY_MODULE, GRADING_ENVIRONMENT, STAND_INS
 from autograder.common.limits import ResourceLimits
-from autograder.common.protocol import ProbeError, ProbeReply, ProbeRequest, Ready, WorkerStart
+from autograder.common.protocol import TAMPERED, ProbeError, ProbeReply, ProbeRequest, Ready, WorkerStart
 from autograder.worker.context import MissingName, WorkerContext
+from autograder.worker.integrity import Integrity
 from autograder.worker.registry import PROBES
 from autograder.worker.stand_ins import StandInFinder
 from autograder.worker.student_imports import StudentImports
@@ -130,36 +131,53 @@ def _error_frame(rid: Any, error: ProbeError) -> bytes:
 
 
 def serve(ctx: WorkerContext, probes: dict[str, Callable[..., Any]], requests: io.BufferedReader,
-          replies: io.BufferedWriter) -> None:
+          replies: io.BufferedWriter, integrity: Integrity | None = None) -> None:
     """Answer requests until the judge closes the pipe.
 
     Each reply carries its request's ``id``, so that the judge can tell a reply from a stale or
     forged frame. A process forked by student code that returns into this loop exits at once:
-    only the worker itself answers.
+    only the worker itself answers. The loop holds its own references to what it calls, and
+    dispatches from ``integrity``'s copy of the probes; before each reply it asks ``integrity``
+    whether the worker's code is still its own, and if not, says so in place of the reply and
+    ends (`autograder.worker.integrity`).
     """
+    integrity = integrity if integrity is not None else Integrity(probes)
+    own = integrity.probes
+    read_frame, encode, parse, to_plain = wire.read_frame, wire.encode, typed.parse, typed.to_plain
+    changed, exit_now, perf_counter, getpid = integrity.changed, os._exit, time.perf_counter, os.getpid
     limits = wire.Limits(max_header=64 * 2**20, max_body=4 * 2**30)
-    owner = os.getpid()
+    owner = getpid()
     while True:
         try:
-            frame = wire.read_frame(requests, limits)
+            frame = read_frame(requests, limits)
         except wire.ClosedError:
             return
-        started = time.perf_counter()
+        started = perf_counter()
         rid = frame.get("id") if type(frame) is dict else None
         try:
-            request = typed.parse(ProbeRequest, frame, "request")
-            probe = probes[request.probe]
-            value = typed.to_plain(probe(ctx, **request.args))
-            reply = wire.encode(typed.to_plain(ProbeReply(id=request.id, ok=True, value=value,
-                                                            seconds=time.perf_counter() - started)), MAX_REPLY)
+            request = parse(ProbeRequest, frame, "request")
+            probe = own[request.probe]
+            value = to_plain(probe(ctx, **request.args))
+            reply = encode(to_plain(ProbeReply(id=request.id, ok=True, value=value,
+                                               seconds=perf_counter() - started)), MAX_REPLY)
         except wire.WireError as exc:
             # the student's value sits at "value" inside the reply, itself named "value"
             message = str(exc).replace("value.value", "the returned value", 1)
             reply = _error_frame(rid, ProbeError(type="UncheckableValue", message=message[:2000]))
         except BaseException as exc:  # SystemExit and KeyboardInterrupt from student code too
             reply = _error_frame(rid, describe_exception(exc, ctx.submission))
-        if os.getpid() != owner:  # a fork of the student's that returned from the probe
-            os._exit(0)
+        if getpid() != owner:  # a fork of the student's that returned from the probe
+            exit_now(0)
+        try:
+            tampered = changed()
+        except BaseException:  # noqa: BLE001 — a snapshot that cannot even be compared was tampered with
+            tampered = ["the worker's record of its own code"]
+        if tampered:
+            replies.write(_error_frame(rid, ProbeError(
+                type=TAMPERED, message=("the submission changed the grader's own code in the worker: "
+                                        + ", ".join(tampered[:8]))[:2000])))
+            replies.flush()
+            exit_now(0)
         replies.write(reply)
         replies.flush()
 
@@ -212,6 +230,7 @@ def main(start_json: str) -> None:
     from autograder.worker import probes  # noqa: F401  (registers the probes of every problem)
     if "torchvision" in start.preload:  # the training probes (and the homework's baseline they
         from autograder.worker import training_probes  # noqa: F401  use) need torch and torchvision
+    integrity = Integrity(PROBES)  # before any student code: what "the worker's own" means
     gc.freeze()  # the collector need never scan torch's objects again while student code runs
 
     submission = Path(start.submission)
@@ -228,4 +247,4 @@ def main(start_json: str) -> None:
         device=start.device, device_error=device_error)))
     if device_error:
         return
-    serve(ctx, PROBES, requests, replies)
+    serve(ctx, PROBES, requests, replies, integrity)
