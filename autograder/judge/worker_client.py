@@ -103,8 +103,26 @@ class ProbeFailure(Exception):
 
 
 class OutOfGpuMemory(Exception):
-    """CUDA ran out of memory during a probe: retried, then not graded — never charged to the student
-    (other workers share the GPU)."""
+    """CUDA ran out of memory during a probe because others had taken the GPU's memory (the worker's
+    own use below its share, the GPU full: `gpu_taken_by_others`): retried, then not graded."""
+
+
+GPU_OWN_OVERHEAD = 2**30
+"""Bytes of the GPU a worker holds that torch does not count as reserved (its CUDA context, the
+allocator's rounding): a worker within this of its share used its share up itself."""
+
+
+def gpu_taken_by_others(error: ProbeError) -> bool:
+    """Whether a CUDA out-of-memory error is shown to be the shared GPU's, not the student's: the
+    worker's own use stayed below its share (by more than `GPU_OWN_OVERHEAD`), and the GPU had less
+    free memory than what was left of that share — someone else held it. Anything else — no measurement, a worker at or over its
+    share, a GPU with room to spare (an OutOfMemoryError the student raised) — is the student's."""
+    gpu = error.gpu_memory
+    if not error.out_of_memory or gpu is None:
+        return False
+    if gpu.own_peak + GPU_OWN_OVERHEAD >= gpu.share:
+        return False
+    return gpu.free < gpu.share - gpu.own_peak - GPU_OWN_OVERHEAD
 
 
 class OutputTail:
@@ -353,9 +371,13 @@ class Worker:
         if not reply.ok:
             if reply.error is None:
                 raise ProbeFailure(FailureKind.BAD_REPLY, f"{where}: {doing} sent back a malformed reply", where=where)
-            if reply.error.out_of_memory and self.settings.device == "cuda":
+            if self.settings.device == "cuda" and gpu_taken_by_others(reply.error):
                 self.stop()  # the GPU memory it held goes back to the others
-                raise OutOfGpuMemory(f"{where}: CUDA ran out of memory while {doing}: {reply.error.message[:300]}")
+                raise OutOfGpuMemory(f"{where}: CUDA ran out of memory while {doing}, with the GPU's memory "
+                                     f"taken by others: {safe_text(reply.error.message[:300])}")
+            if reply.error.out_of_memory:
+                self.stop()  # what it held goes back to the others either way
+                raise _out_of_memory_failure(reply.error, where, doing)
             raise _failure_from_error(reply.error, where, doing)
         try:
             return typed.parse(protocol.REPLIES.get(probe, Any), reply.value, "the reply")
@@ -440,7 +462,7 @@ def _failure_from_error(error: ProbeError, where: str, doing: str) -> ProbeFailu
                        missing_name=(safe_name(error.missing_name[0]), safe_name(error.missing_name[1]))
                        if error.missing_name is not None else None,
                        missing_module=safe_name(error.missing_module) if error.missing_module is not None else None,
-                       out_of_memory=error.out_of_memory)
+                       out_of_memory=error.out_of_memory, gpu_memory=error.gpu_memory)
     if error.missing_name is not None:
         module, name = error.missing_name
         return ProbeFailure(FailureKind.MISSING, f"{module}.py does not define `{name}`", where=f"{module}.py")
@@ -455,6 +477,16 @@ def _failure_from_error(error: ProbeError, where: str, doing: str) -> ProbeFailu
                             f"checked — {error.message}", where=where)
     return ProbeFailure(FailureKind.RAISED, f"{loc}: {error.type or 'Error'}: {error.message}", where=loc,
                         details=error.traceback)
+
+
+def _out_of_memory_failure(error: ProbeError, where: str, doing: str) -> ProbeFailure:
+    """A CUDA out-of-memory error that is the student's (`gpu_taken_by_others` says no)."""
+    gpu = error.gpu_memory
+    found = (f" (this worker had reserved up to {gpu.own_peak / 2**30:.1f} GiB of its share of "
+             f"{gpu.share / 2**30:.1f} GiB; the GPU had {gpu.free / 2**30:.1f} GiB free)") if gpu is not None else ""
+    return ProbeFailure(FailureKind.RAISED, f"{where}: CUDA ran out of memory while {doing}{found}: "
+                        f"{safe_text(error.message[:500])}", where=error.where or where,
+                        details=safe_text(error.traceback))
 
 
 class StartedAhead:

@@ -36,7 +36,7 @@ from typing import Any, Callable
 from autograder.common import channel, typed, wire
 from autograder.common.contract import BY_MODULE, GRADING_ENVIRONMENT, STAND_INS
 from autograder.common.limits import ResourceLimits
-from autograder.common.protocol import TAMPERED, ProbeError, ProbeReply, ProbeRequest, Ready, WorkerStart
+from autograder.common.protocol import TAMPERED, GpuMemory, ProbeError, ProbeReply, ProbeRequest, Ready, WorkerStart
 from autograder.worker.context import MissingName, WorkerContext
 from autograder.worker.integrity import Integrity
 from autograder.worker.registry import PROBES
@@ -102,8 +102,32 @@ ENVIRONMENT_HINT = ("the grading environment provides the standard library, " + 
 """Said with a module that is not installed: what a submission may import (`contract.GRADING_ENVIRONMENT`)."""
 
 
-def describe_exception(exc: BaseException, submission: Path) -> ProbeError:
-    """The account of an exception raised by (or through) student code that the judge receives."""
+class GpuMeter:
+    """The GPU's memory as this worker sees it, read through the functions torch had before any
+    student code ran (a student's own ``torch.cuda.mem_get_info`` cannot speak for the GPU)."""
+
+    def __init__(self, peak: Callable[[], int], info: Callable[[], tuple[int, int]], fraction: float | None) -> None:
+        self._peak, self._info, self._fraction = peak, info, fraction
+
+    @classmethod
+    def for_cuda(cls, fraction: float | None) -> GpuMeter:
+        import torch
+
+        return cls(torch.cuda.max_memory_reserved, torch.cuda.mem_get_info, fraction)
+
+    def read(self) -> GpuMemory | None:
+        """The memory now (None when it cannot be read)."""
+        try:
+            free, total = self._info()
+            share = int(total * self._fraction) if self._fraction is not None else int(total)
+            return GpuMemory(own_peak=int(self._peak()), share=share, free=int(free), total=int(total))
+        except Exception:  # noqa: BLE001 — no evidence: the judge then charges the student's code
+            return None
+
+
+def describe_exception(exc: BaseException, submission: Path, gpu: GpuMeter | None = None) -> ProbeError:
+    """The account of an exception raised by (or through) student code that the judge receives;
+    a CUDA out-of-memory error comes with what ``gpu`` measured of the GPU's memory."""
     if isinstance(exc, SyntaxError) and exc.filename and exc.filename.startswith(str(submission)):
         where = f"{Path(exc.filename).name}:{exc.lineno}"
     else:
@@ -114,6 +138,7 @@ def describe_exception(exc: BaseException, submission: Path) -> ProbeError:
         message = "<the exception's message could not be read>"
     if isinstance(exc, ModuleNotFoundError) and exc.name and exc.name.partition(".")[0] not in BY_MODULE:
         message += " — " + ENVIRONMENT_HINT
+    oom = _is_cuda_oom(exc)
     lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
     tail = "".join(line for line in lines if str(submission) in line or not line.startswith("  File"))
     missing_module = (exc.name if isinstance(exc, ModuleNotFoundError) and exc.name is not None
@@ -123,7 +148,7 @@ def describe_exception(exc: BaseException, submission: Path) -> ProbeError:
         traceback=tail[-4000:],
         missing_name=(exc.module, exc.attr) if isinstance(exc, MissingName) else None,
         missing_module=missing_module[:200] if missing_module else None,
-        out_of_memory=_is_cuda_oom(exc))
+        out_of_memory=oom, gpu_memory=gpu.read() if oom and gpu is not None else None)
 
 
 def _error_frame(rid: Any, error: ProbeError) -> bytes:
@@ -131,7 +156,7 @@ def _error_frame(rid: Any, error: ProbeError) -> bytes:
 
 
 def serve(ctx: WorkerContext, probes: dict[str, Callable[..., Any]], requests: io.BufferedReader,
-          replies: io.BufferedWriter, integrity: Integrity | None = None) -> None:
+          replies: io.BufferedWriter, integrity: Integrity | None = None, gpu: GpuMeter | None = None) -> None:
     """Answer requests until the judge closes the pipe.
 
     Each reply carries its request's ``id``, so that the judge can tell a reply from a stale or
@@ -165,7 +190,7 @@ def serve(ctx: WorkerContext, probes: dict[str, Callable[..., Any]], requests: i
             message = str(exc).replace("value.value", "the returned value", 1)
             reply = _error_frame(rid, ProbeError(type="UncheckableValue", message=message[:2000]))
         except BaseException as exc:  # SystemExit and KeyboardInterrupt from student code too
-            reply = _error_frame(rid, describe_exception(exc, ctx.submission))
+            reply = _error_frame(rid, describe_exception(exc, ctx.submission, gpu))
         if getpid() != owner:  # a fork of the student's that returned from the probe
             exit_now(0)
         try:
@@ -231,6 +256,7 @@ def main(start_json: str) -> None:
     if "torchvision" in start.preload:  # the training probes (and the homework's baseline they
         from autograder.worker import training_probes  # noqa: F401  use) need torch and torchvision
     integrity = Integrity(PROBES)  # before any student code: what "the worker's own" means
+    gpu = GpuMeter.for_cuda(start.gpu_memory_fraction) if start.device == "cuda" and not device_error else None
     gc.freeze()  # the collector need never scan torch's objects again while student code runs
 
     submission = Path(start.submission)
@@ -247,4 +273,4 @@ def main(start_json: str) -> None:
         device=start.device, device_error=device_error)))
     if device_error:
         return
-    serve(ctx, PROBES, requests, replies, integrity)
+    serve(ctx, PROBES, requests, replies, integrity, gpu)
