@@ -39,7 +39,7 @@ from typing import Iterable
 
 from autograder.common.contract import BY_MODULE, PROBLEMS
 from autograder.common.headings import read_file_stem
-from autograder.common.text import no_lone_surrogates
+from autograder.common.text import safe_name
 
 MAX_DEPTH = 2
 """Folder levels below the student's folder searched for the code (``hw3/``, ``hw3/hw3/``)."""
@@ -103,8 +103,9 @@ def is_homework_folder(name: str) -> bool:
 
 
 def shown(path: str) -> str:
-    """A file name as the pages show it: a name that is not UTF-8 keeps its readable part."""
-    return no_lone_surrogates(path)
+    """A file name as the pages show it: a name that is not UTF-8 keeps its readable part, and a
+    control or bidirectional character (U+202E: ``gpj.exe`` shown as ``exe.jpg``) shows escaped."""
+    return safe_name(path)
 
 
 def scan(folder: Path) -> tuple[list[str], bool]:

@@ -48,6 +48,9 @@ class WorkerStart:
     preload: tuple[str, ...]
     gpu_memory_fraction: float | None = None
     """The share of the GPU's memory this worker may use (CUDA workers sharing one GPU)."""
+    parent: int | None = None
+    """The judge's pid, for a worker with no bubblewrap to die with the judge: it asks the kernel
+    for a parent-death signal itself (`channel.die_with_parent`), first thing."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,23 @@ class ProbeRequest:
     args: dict[str, Any]
 
 
+Bytes = Annotated[int, Between(0, 2**60)]
+
+
+@dataclass(frozen=True)
+class GpuMemory:
+    """A CUDA worker's account of the GPU's memory at an out-of-memory error, read with the
+    functions the worker held before any student code ran."""
+
+    own_peak: Bytes
+    """The most this worker's process ever reserved (torch's caching allocator)."""
+    share: Bytes
+    """What this worker may use: its fraction of the GPU's memory (all of it with no fraction)."""
+    free: Bytes
+    """The GPU's free memory as the driver reports it, after the error."""
+    total: Bytes
+
+
 @dataclass(frozen=True)
 class ProbeError:
     """The worker's account of an exception raised by (or through) student code."""
@@ -84,7 +104,15 @@ class ProbeError:
     """(module, name) the contract asks for and the module lacks."""
     missing_module: Name | None = None
     out_of_memory: bool = False
-    """A CUDA out-of-memory error: the grader's to retry, not the student's to lose."""
+    """A CUDA out-of-memory error: the grader's to retry only when `gpu_memory` shows the memory
+    was taken by others (`worker_client.gpu_taken_by_others`); otherwise the student's."""
+    gpu_memory: GpuMemory | None = None
+    """What the worker measured of the GPU's memory when the error reached it."""
+
+
+TAMPERED = "GraderTampered"
+"""`ProbeError.type` of a reply the worker refused because the submission changed the worker's own
+code (`autograder.worker.integrity`)."""
 
 
 @dataclass(frozen=True)

@@ -28,18 +28,25 @@ student, such as problem 4's note on lists) is neither passed nor failed, so its
 ``status`` (the specification makes it optional); its name starts with ``[ADVICE]``, it carries the
 tag ``advice``, and its output begins with "ADVICE — no points either way".
 
+Every string is written without lone surrogates (`text.writable`), so that no student text can
+make the writer fail; should writing fail all the same, `write` falls back to the same document with its texts reduced to
+ASCII (and, failing that, to the checks and their points alone), with a remark saying so: the
+checks already graded are never lost to a 0/0.
+
 JSON has no nan or infinity: every non-finite float is written as ``null`` (`finite`). Reading
 back, a ``null`` in a loss curve becomes nan again, so a curve keeps its length and its gaps.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
 from typing import Any
 
-from autograder.common.results import Outcome, SubmissionResult, TestResult
+from autograder.common import text
+from autograder.common.results import Outcome, Remark, SubmissionResult, TestResult
 from autograder.common.student_view import StudentCheck, StudentView, strip_paths, student_view, summary_text
 
 NOT_GRADED_TAG = "not-graded"
@@ -164,10 +171,12 @@ def write_student(view: StudentView, path: Path) -> Path:
     return _write_json(student_document(view), path)
 
 
-def _write_json(document: dict[str, Any], path: Path) -> Path:
-    """``document`` as strict JSON (non-finite numbers as null) at ``path``; returns ``path``."""
+def _write_json(document: dict[str, Any], path: Path, *, ascii_only: bool = False) -> Path:
+    """``document`` as strict JSON (non-finite numbers as null, no lone surrogate) at
+    ``path`` (the text is made whole before the file is opened); returns ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(finite(document), indent=1, ensure_ascii=False, allow_nan=False), encoding="utf-8")
+    data = json.dumps(text.writable(finite(document)), indent=1, ensure_ascii=ascii_only, allow_nan=False)
+    path.write_text(data, encoding="utf-8")
     return path
 
 
@@ -183,8 +192,44 @@ def finite(value: Any) -> Any:
 
 
 def write(result: SubmissionResult, path: Path) -> Path:
-    """Write ``result`` as Gradescope's results.json at ``path``; returns ``path``."""
-    return _write_json(gradescope(result), path)
+    """Write ``result`` as Gradescope's results.json at ``path``; returns ``path``. When that fails
+    (nothing known makes it: see the module docstring), `write_fallback` keeps the checks."""
+    try:
+        return _write_json(gradescope(result), path)
+    except Exception as exc:  # noqa: BLE001 — whatever it is, the checks graded must be kept
+        return write_fallback(result, path, exc)
+
+
+def _ascii(value: Any) -> Any:
+    if isinstance(value, str):
+        return text.ascii_only(text.safe_text(value))
+    if isinstance(value, dict):
+        return {_ascii(k): _ascii(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_ascii(v) for v in value]
+    return value
+
+
+def write_fallback(result: SubmissionResult, path: Path, error: BaseException) -> Path:
+    """results.json when the full document could not be written: the same result with every text
+    reduced to ASCII escapes and a remark naming the failure; failing that, the checks alone (ids,
+    names, outcomes, points), so that a grade never becomes 0/0 for the grader's writing."""
+    note = Remark("", f"results.json could not be written in full ({type(error).__name__}: "
+                      f"{text.ascii_only(text.safe_text(str(error)))[:300]}); its texts are shown with "
+                      "escapes; the checks and their points are as graded")
+    try:
+        model = _ascii(result.to_dict())
+        reduced = SubmissionResult.from_dict(model)
+        reduced = dataclasses.replace(reduced, remarks=[*reduced.remarks, note])
+        return _write_json(gradescope(reduced), path, ascii_only=True)
+    except Exception:  # noqa: BLE001 — the checks alone, below
+        pass
+    tests = [TestResult(id=_ascii(t.id), name=_ascii(t.name), problem=_ascii(t.problem), max_points=t.max_points,
+                        points=t.points, outcome=t.outcome, visibility=t.visibility) for t in result.tests]
+    bare = SubmissionResult(student=_ascii(result.student), submission=_ascii(result.submission),
+                            status=result.status, status_reason=_ascii(result.status_reason), tests=tests,
+                            seed=result.seed, budget=result.budget, device=result.device, remarks=[note])
+    return _write_json(gradescope(bare), path, ascii_only=True)
 
 
 def read(path: Path) -> SubmissionResult:

@@ -45,6 +45,10 @@ class ArrayOf:
     ndim: int | None = None
 
 
+class UnsupportedType(TypeError):
+    """A type annotation `parse` does not handle: the grader's own mistake, never a reply's."""
+
+
 class TypeMismatch(ValueError):
     """A value that does not fit its declared type; ``path`` names the bad field."""
 
@@ -72,7 +76,22 @@ def _hints(cls: type) -> dict[str, Any]:
 
 
 def parse(tp: Any, value: Any, path: str = "value") -> Any:
-    """``value`` (plain data off the wire) checked against the type ``tp`` and built into it."""
+    """``value`` (plain data off the wire) checked against the type ``tp`` and built into it.
+
+    A value that does not fit raises TypeMismatch and nothing else, whatever it holds (an array
+    where a literal is due compares ambiguously; a dataclass's own check may raise): a reply is
+    either of its type or refused. UnsupportedType is the one exception: the type itself is wrong.
+    """
+    try:
+        return _parse(tp, value, path)
+    except (TypeMismatch, UnsupportedType):
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, ArithmeticError, RecursionError) as exc:
+        raise TypeMismatch(path, "a value that can be checked", f"one that raised {type(exc).__name__}: "
+                           f"{str(exc)[:120]}") from None
+
+
+def _parse(tp: Any, value: Any, path: str = "value") -> Any:
     constraints: tuple[Any, ...] = ()
     if typing.get_origin(tp) is Annotated:
         tp, *extra = typing.get_args(tp)
@@ -82,11 +101,13 @@ def parse(tp: Any, value: Any, path: str = "value") -> Any:
         return value
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         try:
+            if type(value) not in (str, int, float, bool):
+                raise ValueError
             return tp(value)
         except ValueError:
             raise TypeMismatch(path, "one of " + ", ".join(repr(m.value) for m in tp), value) from None
     if origin is typing.Literal:
-        if value not in args or type(value) is not type(args[0]):
+        if not any(type(value) is type(a) and value == a for a in args):  # the type first: no array ==
             raise TypeMismatch(path, "one of " + ", ".join(map(repr, args)), value)
         return value
     if origin in (Union, types.UnionType):
@@ -96,7 +117,7 @@ def parse(tp: Any, value: Any, path: str = "value") -> Any:
         errors = []
         for option in options:
             try:
-                return parse(option, value, path)
+                return _parse(option, value, path)
             except TypeMismatch as exc:
                 errors.append(exc.expected)
         raise TypeMismatch(path, " or ".join(errors), value)
@@ -110,7 +131,7 @@ def parse(tp: Any, value: Any, path: str = "value") -> Any:
         kwargs = {}
         for f in dataclasses.fields(tp):
             if f.name in value:
-                kwargs[f.name] = parse(hints[f.name], value[f.name], f"{path}.{f.name}")
+                kwargs[f.name] = _parse(hints[f.name], value[f.name], f"{path}.{f.name}")
             elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 raise TypeMismatch(path, f"a {tp.__name__} with '{f.name}'", f"no key '{f.name}'")
         return tp(**kwargs)
@@ -121,15 +142,17 @@ def parse(tp: Any, value: Any, path: str = "value") -> Any:
         if origin is tuple and args and args[-1] is not Ellipsis:
             if len(value) != len(args):
                 raise TypeMismatch(path, f"a list of {len(args)} items", value)
-            return tuple(parse(a, v, f"{path}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
+            return tuple(_parse(a, v, f"{path}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
         item = args[0] if args else Any
-        out = [parse(item, v, f"{path}[{i}]") for i, v in enumerate(value)]
+        out = [_parse(item, v, f"{path}[{i}]") for i, v in enumerate(value)]
         return tuple(out) if origin is tuple else out
     if origin is dict:
         if type(value) is not dict:
             raise TypeMismatch(path, "a dict", value)
         _check_length(value, constraints, path)
-        return {k: parse(args[1], v, f"{path}.{k}") for k, v in value.items()}
+        if args and args[0] is str and any(type(k) is not str for k in value):
+            raise TypeMismatch(path, "a dict with string keys", value)
+        return {k: _parse(args[1], v, f"{path}.{k}") for k, v in value.items()}
     if tp is np.ndarray:
         if type(value) is not np.ndarray:
             raise TypeMismatch(path, "an array", value)
@@ -152,7 +175,7 @@ def parse(tp: Any, value: Any, path: str = "value") -> Any:
             raise TypeMismatch(path, "null", value)
         return None
     else:
-        raise TypeError(f"protocol type {tp!r} at {path} is not supported")
+        raise UnsupportedType(f"protocol type {tp!r} at {path} is not supported")
     for c in constraints:
         if isinstance(c, Between) and not (c.low <= value <= c.high and not (isinstance(value, float) and math.isnan(value))):
             raise TypeMismatch(path, f"a number from {c.low:g} to {c.high:g}", value)

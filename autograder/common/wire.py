@@ -23,6 +23,8 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from autograder.common.text import no_lone_surrogates
+
 MAGIC = b"AGW1"
 _PREFIX = struct.Struct(">4sIQ")
 
@@ -30,6 +32,9 @@ MAX_DEPTH = 64
 """Lists and dicts nested deeper than this are refused (deeper ones break ``repr`` and friends)."""
 MAX_ARRAYS = 100_000
 """Array descriptions one frame may hold."""
+MAX_ELEMENTS = 2**40
+"""Elements an array's shape may describe, counting an empty dimension as one: numpy refuses to
+reshape even zero bytes into a shape such as (0, 2**40, 2**40)."""
 ALLOWED_DTYPES = frozenset(
     {"bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64"}
 )
@@ -178,7 +183,9 @@ def _array_specs(specs: Any, body_len: int) -> list[tuple[np.dtype, tuple[int, .
         except (KeyError, TypeError, ValueError, OverflowError):  # OverflowError: int(Infinity)
             raise WireError(f"bad array description {str(spec)[:200]}") from None
         if dtype.name not in ALLOWED_DTYPES or any(s < 0 for s in shape) or len(shape) > 32:
-            raise WireError(f"array {i}: dtype {dtype} or shape {shape} not allowed")
+            raise WireError(f"array {i}: dtype {dtype} or shape {str(shape)[:200]} not allowed")
+        if math.prod(max(s, 1) for s in shape) > MAX_ELEMENTS:
+            raise WireError(f"array {i}: shape {str(shape)[:200]} describes more than {MAX_ELEMENTS:,} elements")
         if nbytes != math.prod(shape) * dtype.itemsize or offset < 0 or offset + nbytes > body_len:
             raise WireError(f"array {i}: size does not match its description")
         out.append((dtype, shape, offset, nbytes))
@@ -193,8 +200,19 @@ def decode(header_bytes: bytes, body: bytes) -> Any:
 
     Each array is decoded once, from its own bytes of the body: a header that names an array twice
     or describes overlapping arrays is refused, so a small frame cannot decode into a large value.
-    Integers beyond 64 bits are refused as well.
+    Integers beyond 64 bits are refused as well. Strings come with no lone surrogate (JSON may
+    spell one: ``"\udcff"``). Whatever else goes wrong decoding a frame is a WireError too: a
+    frame either decodes or is refused, never raises anything else.
     """
+    try:
+        return _decode(header_bytes, body)
+    except WireError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, ArithmeticError, MemoryError, RecursionError) as exc:
+        raise WireError(f"frame could not be decoded: {type(exc).__name__}: {str(exc)[:200]}") from None
+
+
+def _decode(header_bytes: bytes, body: bytes) -> Any:
     try:
         header = json.loads(header_bytes.decode("utf-8"), parse_int=_bounded_int, parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:  # ValueError: bad UTF-8, bad JSON, 5000-digit ints
@@ -225,7 +243,9 @@ def decode(header_bytes: bytes, body: bytes) -> Any:
                 if v["$float"] not in ("nan", "inf", "-inf"):
                     raise WireError(f"bad float {v['$float']!r}")
                 return float(v["$float"])
-            return {k: walk(x, depth + 1) for k, x in v.items()}
+            return {no_lone_surrogates(k): walk(x, depth + 1) for k, x in v.items()}
+        if type(v) is str:
+            return no_lone_surrogates(v)
         return v
 
     return walk(header["value"], 0)

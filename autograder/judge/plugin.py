@@ -31,7 +31,7 @@ from autograder.common.results import Outcome, Status, TestResult, Visibility, p
 from autograder.judge.outcomes import classify, feedback_text
 from autograder.judge.references import import_ahead, reference_module
 from autograder.judge.session import GradingSession, session_for
-from autograder.judge.worker_client import Worker
+from autograder.judge.worker_client import FailureKind, ProbeFailure, Worker
 
 PLUGIN_KEY = pytest.StashKey["GradingPlugin"]()
 REMARKS_KEY = pytest.StashKey[list]()
@@ -212,6 +212,8 @@ class GradingPlugin:
         exc = call.excinfo.value if call.excinfo is not None else None
         verdict = classify(exc, passed=report.passed, skipped=report.skipped,
                            skip_reason=_skip_reason(report), check=title, nodeid=item.nodeid)
+        if isinstance(exc, ProbeFailure) and exc.kind is FailureKind.TAMPERED:
+            self.session.tampering.setdefault(problem_of(item), exc.message)
         points = points_of(item)
         result = TestResult(id=item.nodeid, name=title, problem=problem_of(item), max_points=points,
                             points=points if verdict.outcome is Outcome.PASSED else 0.0,

@@ -237,14 +237,61 @@ GENERATIONS = 64
 kernel keeps per uid (a process count, a user keyring) passes from one to another."""
 
 
+JUDGE_BLOCKS = 100_000
+"""Blocks of worker uids, one per judge running on the machine at once."""
+LEASE_DIRS = (Path("/run/autograde-uids"), Path("/tmp/autograde-uids"))
+"""Where judges record which block each holds (the first that can be made): one place per machine,
+whatever a judge's TMPDIR."""
+
+
+class UidLease:
+    """A block of worker uids held by one judge process for its life, unique on the machine: the
+    judge holds an exclusive lock (``flock``) on the block's file, which the kernel lets go when the
+    process ends, however it ends. Two judges never share a block whatever their pids (``pid %
+    100_000`` collides where pid_max is 4,194,304); the pid is only where the search starts."""
+
+    def __init__(self, directory: Path, hint: int, blocks: int = JUDGE_BLOCKS) -> None:
+        import fcntl
+
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for step in range(blocks):
+            block = (hint + step) % blocks
+            fd = os.open(directory / f"{block}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                continue
+            self.block, self._fd = block, fd
+            return
+        raise RuntimeError(f"every one of the {blocks:,} blocks of worker uids is held by a running judge")
+
+    def uid(self, slot: int = 0, generation: int = 0) -> int:
+        """The uid of worker number ``slot`` for the judge's submission number ``generation``."""
+        if not 0 <= slot < WORKERS_PER_JUDGE:
+            raise ValueError(f"worker slot {slot} out of range")
+        return UID_BASE + (self.block * GENERATIONS + generation % GENERATIONS) * WORKERS_PER_JUDGE + slot
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+@functools.lru_cache(maxsize=1)
+def judge_lease() -> UidLease:
+    """This judge process's block of worker uids (taken on first use, held until it exits)."""
+    for directory in LEASE_DIRS:
+        try:
+            return UidLease(directory, os.getpid())
+        except OSError:
+            continue
+    raise RuntimeError(f"no folder for the leases of worker uids could be made ({', '.join(map(str, LEASE_DIRS))})")
+
+
 def slot_uid(slot: int = 0, generation: int = 0) -> int:
     """The uid of this judge's worker number ``slot`` for its submission number ``generation``:
-    unique among concurrent judges on the machine, and among a judge's last `GENERATIONS`
-    submissions."""
-    if not 0 <= slot < WORKERS_PER_JUDGE:
-        raise ValueError(f"worker slot {slot} out of range")
-    block = (os.getpid() % 100_000) * GENERATIONS + generation % GENERATIONS
-    return UID_BASE + block * WORKERS_PER_JUDGE + slot
+    unique among concurrent judges on the machine (`UidLease`), and among a judge's last
+    `GENERATIONS` submissions."""
+    return judge_lease().uid(slot, generation)
 
 
 def prepare_scratch(scratch: Path, matplotlib_cache: Path | None = None) -> None:

@@ -18,7 +18,8 @@ while this one is graded (`session.prepare`); it is its own session, with its ow
 and it is closed if that submission does not come next. A judge that crashes or hangs is the
 orchestrator's to replace; the submission it was grading is recorded as a grader fault.
 
-Requests arrive on fd 3 and replies leave on fd 4, as wire frames of the typed messages of
+Requests arrive and replies leave on the pipes `autograder.common.channel` hands over (their fd
+numbers in the environment), as wire frames of the typed messages of
 `autograder.common.protocol` (`JudgeReady`, `GradeRequest`, `GradeDone`).
 """
 
@@ -27,20 +28,19 @@ from __future__ import annotations
 import gc
 import os
 import random
+import resource
 import signal
 import sys
 import time
 from pathlib import Path
 from typing import BinaryIO
 
-from autograder.common import typed, wire
+from autograder.common import channel, limits, typed, wire
 from autograder.common.config import GradingConfig
 from autograder.common.protocol import GradeDone, GradeRequest, JudgeReady
 from autograder.judge import session
 from autograder.judge.session import GradingSession
 
-REQUEST_FD = 3
-REPLY_FD = 4
 LIMITS = wire.Limits(4 * 2**20, 4 * 2**20)
 """A request is a command line: far below this."""
 HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGALRM)
@@ -144,11 +144,20 @@ def _interrupt(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
 
 
+def bound_own_memory() -> None:
+    """A soft address-space bound of the judge's own (a backstop against a reply that decodes into
+    far more than it should), set by the judge itself before it imports anything large; the hard
+    limit stays, so that its workers can set theirs."""
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    soft = limits.JUDGE_ADDRESS_SPACE if hard == resource.RLIM_INFINITY else min(limits.JUDGE_ADDRESS_SPACE, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
 def main() -> None:
+    bound_own_memory()
     for sig in (signal.SIGTERM, signal.SIGHUP):  # as in a session: unwind, close what is open, exit
         signal.signal(sig, _interrupt)
-    requests = os.fdopen(REQUEST_FD, "rb", buffering=0)
-    replies = os.fdopen(REPLY_FD, "wb")
+    requests, replies = channel.child_ends()
     began = time.monotonic()
     import pytest  # noqa: F401  (the rest — torch, the suites, the reference — comes with the first
     import autograder.judge.plugin  # noqa: F401  session, while its worker starts: see the docstring)

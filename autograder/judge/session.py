@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from autograder.common import budgets
+from autograder.common import budgets, layout
 from autograder.common.config import GradingConfig
 from autograder.common.contract import PROBLEMS, REPORT_FILE, RUNS_AT_IMPORT_DEDUCTION
 from autograder.common.results import (Feedback, Outcome, ProblemRun, Remark, Status, SubmissionResult,
@@ -62,6 +62,9 @@ class GradingSession:
             started_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         )
         self.grader_fault = ""
+        self.tampering: dict[str, str] = {}
+        """Per problem, the first sign that the submission changed the grader's code or forged a
+        probe's answer (`FailureKind.TAMPERED`): a remark on the TA's page and the student's."""
         self.problems: frozenset[str] | None = None
         """The problems this session grades (None: not known yet, so every one)."""
         self._mentioned: tuple[frozenset[str], frozenset[str]] | None = None
@@ -171,13 +174,20 @@ class GradingSession:
         """Start the submission's worker now, for ``problems`` (the suites named and --problems, as
         collection will confirm), on a thread of its own: its start — seconds of imports in the
         sandbox — overlaps the judge's collection, or the previous submission's grading in a judge
-        server. CIFAR-10 is mounted when a training problem is among them."""
+        server. CIFAR-10 is mounted when a training problem is among them.
+
+        A submission with notebooks gets no head start: converting them is work on the student's
+        text, which runs within this submission's own grading and deadline (`staging`), never on
+        another submission's time (a judge server makes this session while it grades the one
+        before)."""
         self.problems = problems
         self.needs_data = any(p in budgets.TRAINED for p in problems)
         if self._ahead is not None or self._worker is not None:
             return
 
         def make() -> Worker | None:  # on the head start's own thread: the staging too
+            if layout.find(self.submission).notebooks:
+                return None  # the worker starts on first use, after the conversion, in this submission's time
             data_dir = None
             if self.needs_data:
                 try:
@@ -279,6 +289,7 @@ class GradingSession:
         if self._staging is not None:
             self._deduct_for_top_level_work(self._staging.split_modules())
             r.remarks = list(self._staging.remarks)
+        r.remarks += [Remark(problem, f"TAMPERING: {message}") for problem, message in self.tampering.items()]
         r.memory_bound = next((w.memory_bound for w in main + trainers if w.memory_bound), "")
         r.runs = {p: ProblemRun(r.seed, r.budget, r.device, r.started_at) for p in dict.fromkeys(t.problem for t in r.tests)}
         if r.status is Status.GRADED and not r.tests and not self.grader_fault:

@@ -11,14 +11,11 @@ grader's problem, reported as "not graded", never as the student's zero.
 
 from __future__ import annotations
 
-import ctypes
 import enum
 import errno
 import json
 import os
-import select
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -28,9 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from autograder.common import limits, protocol, typed, wire
+from autograder.common import channel, limits, protocol, typed, wire
+from autograder.common.text import safe_name, safe_text
+from autograder.common.channel import Channel
 from autograder.common.contract import BY_MODULE
-from autograder.common.protocol import ProbeError, ProbeReply, Ready, WorkerStart
+from autograder.common.protocol import TAMPERED, ProbeError, ProbeReply, Ready, WorkerStart
 from autograder.judge import sandbox
 from autograder.judge.memory_cgroup import MemoryCgroup
 from autograder.judge.sandbox import SandboxMode
@@ -86,6 +85,9 @@ class FailureKind(str, enum.Enum):
     """The worker died, or closed or stopped reading its pipes."""
     BAD_REPLY = "bad_reply"
     """A reply that is malformed, too large, or not of the probe's reply type."""
+    TAMPERED = "tampered"
+    """The submission changed the worker's own code (its probe table, a function it relies on), or
+    a reply contradicts what another probe found: the problem fails and the TA's page says so."""
 
 
 class ProbeFailure(Exception):
@@ -101,8 +103,26 @@ class ProbeFailure(Exception):
 
 
 class OutOfGpuMemory(Exception):
-    """CUDA ran out of memory during a probe: retried, then not graded — never charged to the student
-    (other workers share the GPU)."""
+    """CUDA ran out of memory during a probe because others had taken the GPU's memory (the worker's
+    own use below its share, the GPU full: `gpu_taken_by_others`): retried, then not graded."""
+
+
+GPU_OWN_OVERHEAD = 2**30
+"""Bytes of the GPU a worker holds that torch does not count as reserved (its CUDA context, the
+allocator's rounding): a worker within this of its share used its share up itself."""
+
+
+def gpu_taken_by_others(error: ProbeError) -> bool:
+    """Whether a CUDA out-of-memory error is shown to be the shared GPU's, not the student's: the
+    worker's own use stayed below its share (by more than `GPU_OWN_OVERHEAD`), and the GPU had less
+    free memory than what was left of that share — someone else held it. Anything else — no measurement, a worker at or over its
+    share, a GPU with room to spare (an OutOfMemoryError the student raised) — is the student's."""
+    gpu = error.gpu_memory
+    if not error.out_of_memory or gpu is None:
+        return False
+    if gpu.own_peak + GPU_OWN_OVERHEAD >= gpu.share:
+        return False
+    return gpu.free < gpu.share - gpu.own_peak - GPU_OWN_OVERHEAD
 
 
 class OutputTail:
@@ -133,85 +153,10 @@ class OutputTail:
         with self._lock:
             data = bytes(self._buf[-self.limit:])
             dropped = self.total - len(data)
-        text = data.decode("utf-8", errors="replace")
+        text = safe_text(data.decode("utf-8", errors="replace"))
         if dropped > 0:
             text = f"[… {dropped:,} earlier bytes of output not kept …]\n" + text
         return text
-
-
-class _Pipes:
-    """The request pipe (written without blocking) and the reply pipe (read with ``select``), both
-    under one deadline: TimeoutError past it, BrokenPipeError when the worker closed its end."""
-
-    def __init__(self, request_fd: int, reply_fd: int) -> None:
-        self.request_fd, self.fd = request_fd, reply_fd
-        os.set_blocking(request_fd, False)
-        self.deadline = float("inf")
-
-    def _wait(self, readable: bool) -> None:
-        remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError
-        ready = select.select([self.fd] if readable else [], [] if readable else [self.request_fd], [], remaining)
-        if not any(ready):
-            raise TimeoutError
-
-    def read(self, n: int) -> bytes:
-        self._wait(readable=True)
-        return os.read(self.fd, n)
-
-    def write_all(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            self._wait(readable=False)
-            try:
-                sent = os.write(self.request_fd, view[: 1 << 16])
-            except BlockingIOError:
-                continue
-            view = view[sent:]
-
-    def close(self) -> None:
-        for fd in (self.request_fd, self.fd):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-
-
-def _describe_exit(code: int | None, oom_killed: bool = False) -> str:
-    if oom_killed:
-        return "killed for using more memory than its share of the machine"
-    if code is None:
-        return "it stopped answering"
-    if code < 0 or code > 128:  # killed by a signal (bubblewrap reports its child's as 128 + N)
-        sig = -code if code < 0 else code - 128
-        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
-        hints = {
-            "SIGKILL": "killed — most often for using too much memory",
-            "SIGXCPU": "killed for using more CPU time than allowed",
-            "SIGXFSZ": "killed for writing a file larger than allowed",
-            "SIGSEGV": "crashed with a segmentation fault",
-        }
-        return f"{name}: {hints.get(name, 'killed by a signal')}"
-    return f"it exited with status {code}"
-
-
-def _kill(proc: subprocess.Popen[bytes]) -> None:
-    """SIGKILL a worker's whole process group and reap it (never waiting more than 10 s)."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        pass
-
-
-def _die_with_parent() -> None:
-    """PR_SET_PDEATHSIG: SIGKILL this process when its parent (the judge's thread) ends."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
 
 
 class Worker:
@@ -226,8 +171,7 @@ class Worker:
         os.chmod(self._tmp, 0o711)
         self._copy = self.staging.path
         self.skipped_files = self.staging.skipped_files
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._pipes: _Pipes | None = None
+        self._link: Channel | None = None
         self._cgroup: MemoryCgroup | None = None
         self._tails: list[OutputTail] = []
         self._imported: set[str] = set()
@@ -259,7 +203,8 @@ class Worker:
         paths = sandbox.stdlib_paths() + [grader_parent] + sandbox.site_paths()
         start = WorkerStart(limits=worker_limits, uid=self.uid if bwrap else None, scratch=scr,
                             submission=sub, data=data, device=s.device, threads=s.threads,
-                            preload=tuple(s.preload), gpu_memory_fraction=s.gpu_memory_fraction)
+                            preload=tuple(s.preload), gpu_memory_fraction=s.gpu_memory_fraction,
+                            parent=None if bwrap else os.getpid())
         argv = [sys.executable, "-I", "-u", "-S", "-B", "-c", sandbox.bootstrap_code(paths),
                 json.dumps(typed.to_plain(start))]
         env = sandbox.worker_environment(device=s.device, scratch=scr, threads=s.threads)
@@ -308,39 +253,21 @@ class Worker:
         if self.settings.mode is SandboxMode.LIMITS_ONLY:
             sandbox.prepare_scratch(scratch, self.settings.matplotlib_cache)
         argv, env = self._argv_and_env(scratch, self._memory())
-        req_r, req_w = os.pipe()
-        rep_r, rep_w = os.pipe()
+        if self._cgroup is not None:  # joined before the first instruction of the worker (or bwrap)
+            argv = channel.cgroup_wrapper(self._cgroup.procs_file) + argv
         out_r, out_w = os.pipe()
-        cgroup = self._cgroup
-        orphan_guard = self.settings.mode is SandboxMode.LIMITS_ONLY
-
-        def in_child() -> None:
-            if cgroup is not None:
-                cgroup.join()
-            if orphan_guard:  # no bubblewrap to die with the judge: the kernel kills it instead
-                _die_with_parent()
-            a, b = os.dup(req_r), os.dup(rep_w)
-            os.dup2(a, 3)
-            os.dup2(b, 4)
-
         try:
-            self._proc = subprocess.Popen(
-                argv, env=env, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
-                preexec_fn=in_child, pass_fds=(3, 4), start_new_session=True,
-            )
+            self._link = channel.spawn(argv, env=env, stdout=out_w, stderr=out_w)
         except (OSError, subprocess.SubprocessError) as exc:
-            for fd in (req_w, rep_r, out_r):
-                os.close(fd)
+            os.close(out_r)
             raise SandboxFault(f"could not start the worker: {exc}") from None
         finally:
-            for fd in (req_r, rep_w, out_w):
-                os.close(fd)
-        self._pipes = _Pipes(req_w, rep_r)
+            os.close(out_w)
         self._tails.append(OutputTail(out_r, self.settings.output_limit))
         self._imported.clear()
-        self._pipes.deadline = time.monotonic() + self.settings.startup_timeout
         try:
-            hello = typed.parse(Ready, wire.read_frame(self._pipes, self.settings.reply_limits), "handshake")
+            hello = typed.parse(Ready, self._link.receive(self.settings.reply_limits, self.settings.startup_timeout),
+                                "handshake")
         except (TimeoutError, wire.WireError, typed.TypeMismatch) as exc:
             self.stop()
             reason = "timed out" if isinstance(exc, TimeoutError) else str(exc)
@@ -351,17 +278,19 @@ class Worker:
             raise SandboxFault(f"CUDA could not start in the sandbox: {hello.device_error}")
         self.ready_info = typed.to_plain(hello)
 
+    @property
+    def _proc(self) -> subprocess.Popen[bytes] | None:
+        return self._link.proc if self._link is not None else None
+
     def stop(self) -> None:
         """Kill the worker and everything it started."""
         with self._stopping:
-            proc, self._proc = self._proc, None
-            if proc is not None:
-                _kill(proc)
-            pipes, self._pipes = self._pipes, None
-            if pipes is not None:
-                pipes.close()
-            if proc is not None and self._tails:
-                self._tails[-1].join()
+            link, self._link = self._link, None
+            if link is not None:
+                link.kill()
+                link.close()
+                if self._tails:
+                    self._tails[-1].join()
             cgroup, self._cgroup = self._cgroup, None
             if cgroup is not None:
                 cgroup.kill_all()
@@ -388,18 +317,17 @@ class Worker:
         """How the worker ended, once its reply pipe closed: its exit status, or — when it is still
         alive a moment later — that it closed the pipe itself (it is killed then, so nothing here
         can hang)."""
-        proc, cgroup = self._proc, self._cgroup
+        link, cgroup = self._link, self._cgroup
         code = None
-        if proc is not None:
-            try:
-                code = proc.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                _kill(proc)
+        if link is not None:
+            code = link.exit_code(wait=2.0)
+            if code is None:
+                link.kill()
         if cgroup is not None and cgroup.oom_kills() > 0:
-            return _describe_exit(code, oom_killed=True)
+            return channel.describe_exit(code, oom_killed=True)
         if code is None:
             return "it closed its reply pipe"
-        return _describe_exit(code)
+        return channel.describe_exit(code)
 
     def _exchange(self, probe: str, args: dict[str, Any], timeout: float, doing: str, where: str) -> Any:
         if self.busy_seconds >= self.settings.submission_timeout:
@@ -407,13 +335,13 @@ class Worker:
                                f"{self.settings.submission_timeout:.0f} s of grading time", where=where)
         if self._proc is None or self._proc.poll() is not None:
             self.start()
-        assert self._pipes is not None and self._proc is not None
+        assert self._link is not None
         timeout = min(timeout, self.settings.submission_timeout - self.busy_seconds)
         started = time.monotonic()
         self._sequence += 1
         try:
-            self._pipes.deadline = started + timeout
-            self._pipes.write_all(wire.encode({"probe": probe, "args": args, "id": self._sequence}))
+            self._link.deadline = started + timeout
+            self._link.write_all(wire.encode({"probe": probe, "args": args, "id": self._sequence}))
             frame = self._read_reply(self._sequence)
             reply = typed.parse(ProbeReply, frame, "reply")
             if reply.id != self._sequence:
@@ -443,9 +371,13 @@ class Worker:
         if not reply.ok:
             if reply.error is None:
                 raise ProbeFailure(FailureKind.BAD_REPLY, f"{where}: {doing} sent back a malformed reply", where=where)
-            if reply.error.out_of_memory and self.settings.device == "cuda":
+            if self.settings.device == "cuda" and gpu_taken_by_others(reply.error):
                 self.stop()  # the GPU memory it held goes back to the others
-                raise OutOfGpuMemory(f"{where}: CUDA ran out of memory while {doing}: {reply.error.message[:300]}")
+                raise OutOfGpuMemory(f"{where}: CUDA ran out of memory while {doing}, with the GPU's memory "
+                                     f"taken by others: {safe_text(reply.error.message[:300])}")
+            if reply.error.out_of_memory:
+                self.stop()  # what it held goes back to the others either way
+                raise _out_of_memory_failure(reply.error, where, doing)
             raise _failure_from_error(reply.error, where, doing)
         try:
             return typed.parse(protocol.REPLIES.get(probe, Any), reply.value, "the reply")
@@ -459,9 +391,9 @@ class Worker:
         Stale replies come from student code that wrote a frame of its own into the reply pipe
         (echoing the request's id) before the worker's real reply: that real reply is skipped here.
         """
-        assert self._pipes is not None
+        assert self._link is not None
         while True:
-            reply = wire.read_frame(self._pipes, self.settings.reply_limits)
+            reply = self._link.receive(self.settings.reply_limits)
             rid = reply.get("id") if type(reply) is dict else None
             if not (type(rid) is int and rid < sequence):
                 return reply
@@ -522,7 +454,15 @@ class Worker:
 
 
 def _failure_from_error(error: ProbeError, where: str, doing: str) -> ProbeFailure:
-    """Turn the worker's account of an exception into the feedback a student reads."""
+    """Turn the worker's account of an exception into the feedback a student reads (its texts are
+    the student's: made safe here, where they enter)."""
+    error = ProbeError(type=safe_name(error.type), message=safe_text(error.message),
+                       where=safe_name(error.where) if error.where is not None else None,
+                       traceback=safe_text(error.traceback),
+                       missing_name=(safe_name(error.missing_name[0]), safe_name(error.missing_name[1]))
+                       if error.missing_name is not None else None,
+                       missing_module=safe_name(error.missing_module) if error.missing_module is not None else None,
+                       out_of_memory=error.out_of_memory, gpu_memory=error.gpu_memory)
     if error.missing_name is not None:
         module, name = error.missing_name
         return ProbeFailure(FailureKind.MISSING, f"{module}.py does not define `{name}`", where=f"{module}.py")
@@ -530,11 +470,23 @@ def _failure_from_error(error: ProbeError, where: str, doing: str) -> ProbeFailu
         return ProbeFailure(FailureKind.MISSING, f"{error.missing_module}.py is missing from the submission "
                             "(or could not be found)", where=f"{error.missing_module}.py")
     loc = error.where or where
+    if error.type == TAMPERED:
+        return ProbeFailure(FailureKind.TAMPERED, f"{where}: TAMPERING — {error.message}", where=where)
     if error.type == "UncheckableValue":
         return ProbeFailure(FailureKind.BAD_REPLY, f"{where}: {doing} returned a value that cannot be "
                             f"checked — {error.message}", where=where)
     return ProbeFailure(FailureKind.RAISED, f"{loc}: {error.type or 'Error'}: {error.message}", where=loc,
                         details=error.traceback)
+
+
+def _out_of_memory_failure(error: ProbeError, where: str, doing: str) -> ProbeFailure:
+    """A CUDA out-of-memory error that is the student's (`gpu_taken_by_others` says no)."""
+    gpu = error.gpu_memory
+    found = (f" (this worker had reserved up to {gpu.own_peak / 2**30:.1f} GiB of its share of "
+             f"{gpu.share / 2**30:.1f} GiB; the GPU had {gpu.free / 2**30:.1f} GiB free)") if gpu is not None else ""
+    return ProbeFailure(FailureKind.RAISED, f"{where}: CUDA ran out of memory while {doing}{found}: "
+                        f"{safe_text(error.message[:500])}", where=error.where or where,
+                        details=safe_text(error.traceback))
 
 
 class StartedAhead:

@@ -16,9 +16,12 @@ names the folder; without one, or for a student not on it, the folder is ``canva
 one subfolder with the homework (``hw3/problem1.py``) is flattened.
 
 The archive is hostile: members with an absolute path, ``..``, a link or a device, an encrypted
-member, a file over the size bound or with an absurd compression ratio are refused one by one
-with a message; an archive whose members or total uncompressed size exceed the bounds, or whose
-members overlap (a zip bomb's trick), is refused whole. Every file is written with ``O_EXCL |
+member, a file over the size bound or with an absurd compression ratio, a name holding a control or
+bidirectional character (U+202E shows ``gpj.exe`` as ``exe.jpg``) are refused one by one with a
+message; an archive whose members or total uncompressed size exceed the bounds, or whose members
+overlap (a zip bomb's trick), is refused whole. Each student has bounds of their own as well
+(`Limits.student_bytes`, `Limits.student_files`), which a zip they uploaded counts against: one
+upload can never use up what the archive leaves for another student's files. Every file is written with ``O_EXCL |
 O_NOFOLLOW`` into a folder whose resolved path is checked to lie under ``--out``, never over an
 existing file, and its size is counted while it is written (declared sizes can lie). Only the
 standard library's zipfile reads the archive, member by member — never ``extractall``.
@@ -42,18 +45,24 @@ from pathlib import Path, PurePosixPath
 from typing import Iterator
 
 from autograder.common.contract import PROBLEMS
+from autograder.common.text import has_unsafe_name_chars, safe_name
 from autograder.orchestrator.roster import Roster
 
 
 @dataclass(frozen=True)
 class Limits:
-    """The bounds an archive must keep (a student's uploaded zip counts against the same totals)."""
+    """The bounds an archive must keep, and each student's files within it (a zip a student uploaded
+    counts against that student's bounds, never another's)."""
 
     member_bytes: int = 64 * 2**20
     """Largest file (uncompressed)."""
     total_bytes: int = 2 * 2**30
-    """All files together (uncompressed)."""
+    """All the archive's files together (uncompressed, as declared: checked before anything is written)."""
     members: int = 20_000
+    student_bytes: int = 512 * 2**20
+    """One student's files together (uncompressed, as written), their uploaded zips' contents included."""
+    student_files: int = 5_000
+    """Files one student's folder may hold."""
     ratio: float = 100.0
     """Largest compression ratio (uncompressed / compressed) of a file over `ratio_floor` bytes."""
     ratio_floor: int = 2**20
@@ -72,8 +81,12 @@ HOMEWORK = {f"{p.module}.py" for p in PROBLEMS}
 @dataclass
 class Refused:
     member: str
-    """The member's name as in the archive (inner zip: ``outer.zip!inner/path``)."""
+    """The member's name as in the archive (inner zip: ``outer.zip!inner/path``), control and
+    bidirectional characters escaped (`text.safe_name`)."""
     reason: str
+
+    def __post_init__(self) -> None:
+        self.member = safe_name(self.member)
 
 
 @dataclass
@@ -88,6 +101,8 @@ class StudentFiles:
     files: list[str] = field(default_factory=list)
     """Paths written, relative to the student's folder."""
     notes: list[str] = field(default_factory=list)
+    bytes_written: int = 0
+    """What the student's files take so far (against `Limits.student_bytes`)."""
 
 
 @dataclass
@@ -125,8 +140,8 @@ def safe_parts(name: str, limits: Limits) -> tuple[str, ...] | str:
     """The path's parts, or why the name is refused (absolute, ``..``, drive, control characters)."""
     if len(name) > limits.name_chars:
         return f"name longer than {limits.name_chars} characters"
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
-        return "control character in the name"
+    if has_unsafe_name_chars(name):
+        return "control or bidirectional character in the name (it would show as another name)"
     if name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", name):
         return "absolute path"
     parts = tuple(p for p in re.split(r"[/\\]", name) if p not in ("", "."))
@@ -152,15 +167,15 @@ def _kind(info: zipfile.ZipInfo) -> str | None:
     return None
 
 
-def _check_archive(zf: zipfile.ZipFile, label: str, limits: Limits, budget: list[int]) -> None:
-    """IntakeError when the archive as a whole is over the bounds or its members overlap."""
+def _check_archive(zf: zipfile.ZipFile, label: str, members: int, bytes_left: int, bound: str) -> None:
+    """IntakeError when the archive as a whole is over the bounds (``members``, ``bytes_left`` of
+    what ``bound`` names) or its members overlap."""
     infos = zf.infolist()
-    if len(infos) > limits.members:
-        raise IntakeError(f"{label}: {len(infos):,} members, over the bound of {limits.members:,}")
+    if len(infos) > members:
+        raise IntakeError(f"{label}: {len(infos):,} members, over the bound of {members:,}")
     declared = sum(i.file_size for i in infos)
-    if declared > budget[0]:
-        raise IntakeError(f"{label}: {declared:,} bytes uncompressed, over what is left of the bound "
-                          f"of {limits.total_bytes:,}")
+    if declared > bytes_left:
+        raise IntakeError(f"{label}: {declared:,} bytes uncompressed, over what is left of {bound}")
     offsets = sorted((i.header_offset, i.compress_size) for i in infos if not i.is_dir())
     for (a, size), (b, _) in zip(offsets, offsets[1:]):
         if b < a + size or b == a:
@@ -237,14 +252,14 @@ def _canvas_original(path: tuple[str, ...], taken: set[str]) -> tuple[tuple[str,
 def intake(archive: Path, out: Path, roster: Roster | None = None, limits: Limits = Limits()) -> IntakeReport:
     """Lay out the students' files of an LMS bulk download under ``out`` (see the module docstring)."""
     report = IntakeReport()
-    budget = [limits.total_bytes]
     out.mkdir(parents=True, exist_ok=True)
     try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as exc:
         raise IntakeError(f"{archive}: not a zip archive ({exc})") from None
     with zf:
-        _check_archive(zf, str(archive), limits, budget)
+        _check_archive(zf, str(archive), limits.members, limits.total_bytes,
+                       f"the bound of {limits.total_bytes:,} bytes")
         entries: list[tuple[zipfile.ZipInfo, str, _Owner]] = []
         for info in zf.infolist():
             name = member_name(info)
@@ -270,7 +285,7 @@ def intake(archive: Path, out: Path, roster: Roster | None = None, limits: Limit
                           else (owner.path, ""))
             if note:
                 student.notes.append(note)
-            _place(zf, info, name, out, student, path, report, limits, budget, nested=False)
+            _place(zf, info, name, out, student, path, report, limits, nested=False)
     for student in report.students.values():
         _flatten(out / student.folder, student)
     return report
@@ -313,9 +328,9 @@ def _set_aside(out: Path, folder: str) -> str:
 
 
 def _place(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, out: Path, student: StudentFiles,
-           path: tuple[str, ...], report: IntakeReport, limits: Limits, budget: list[int], *,
-           nested: bool) -> None:
-    """Check one member and write it into the student's folder (unpacking a zip they uploaded)."""
+           path: tuple[str, ...], report: IntakeReport, limits: Limits, *, nested: bool) -> None:
+    """Check one member and write it into the student's folder (unpacking a zip they uploaded),
+    within the student's own bounds."""
     why = _kind(info)
     if why is None and info.file_size > limits.member_bytes:
         why = f"{info.file_size:,} bytes uncompressed, over the bound of {limits.member_bytes:,}"
@@ -323,29 +338,32 @@ def _place(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, out: Path, stu
             info.file_size > limits.ratio * max(info.compress_size, 1):
         why = (f"compression ratio {info.file_size / max(info.compress_size, 1):,.0f}:1 "
                f"(over {limits.ratio:g}:1: a zip bomb?)")
-    if why is None and info.file_size > budget[0]:
-        why = f"the archive's files together would exceed {limits.total_bytes:,} bytes"
+    left = limits.student_bytes - student.bytes_written
+    if why is None and info.file_size > left:
+        why = f"the student's files together would exceed {limits.student_bytes:,} bytes"
+    if why is None and len(student.files) >= limits.student_files:
+        why = f"the student's folder would hold more than {limits.student_files:,} files"
     if why is not None:
         report.refused.append(Refused(name, why))
         return
     if not nested and path[-1].lower().endswith(".zip"):
-        _unpack(zf, info, name, out, student, path, report, limits, budget)
+        _unpack(zf, info, name, out, student, path, report, limits)
         return
     rel = PurePosixPath(student.folder, *path)
     try:
-        size = _write(out, rel, _chunks(zf, info, min(limits.member_bytes, budget[0])))
+        size = _write(out, rel, _chunks(zf, info, min(limits.member_bytes, left)))
     except FileExistsError:
         report.refused.append(Refused(name, f"{rel} already exists under --out; not overwritten"))
         return
     except (ValueError, OSError, zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError) as exc:
         report.refused.append(Refused(name, f"not written: {exc}"))
         return
-    budget[0] -= size
+    student.bytes_written += size
     student.files.append("/".join(path))
 
 
 def _unpack(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, out: Path, student: StudentFiles,
-            path: tuple[str, ...], report: IntakeReport, limits: Limits, budget: list[int]) -> None:
+            path: tuple[str, ...], report: IntakeReport, limits: Limits) -> None:
     """Unpack a zip the student uploaded into their folder, member by member, under the same rules
     (a zip inside it is kept as a file, not unpacked again)."""
     try:
@@ -357,7 +375,9 @@ def _unpack(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, out: Path, st
     label = f"{name}!"
     with inner:
         try:
-            _check_archive(inner, name, limits, budget)
+            _check_archive(inner, name, limits.student_files - len(student.files),
+                           limits.student_bytes - student.bytes_written,
+                           f"the student's bound of {limits.student_bytes:,} bytes")
         except IntakeError as exc:
             report.refused.append(Refused(name, str(exc)))
             return
@@ -372,8 +392,7 @@ def _unpack(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, out: Path, st
                 report.skipped.append(label + sub_name)
                 continue
             before = len(student.files)
-            _place(inner, sub, label + sub_name, out, student, path[:-1] + parts, report, limits, budget,
-                   nested=True)
+            _place(inner, sub, label + sub_name, out, student, path[:-1] + parts, report, limits, nested=True)
             count += len(student.files) - before
     student.notes.append(f"unpacked {'/'.join(path)}: {count} file(s)")
 

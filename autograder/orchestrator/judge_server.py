@@ -22,18 +22,16 @@ What the guarantees of a judge per submission become:
 from __future__ import annotations
 
 import os
-import resource
-import select
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from autograder.common import limits, typed, wire
+from autograder.common import channel, typed, wire
+from autograder.common.channel import Channel
 from autograder.common.protocol import GradeAhead, GradeDone, GradeRequest, JudgeReady
 
 STOP_GRACE = 10.0
@@ -56,11 +54,13 @@ class Judges:
         self._lock = threading.Lock()
         self.stopping = False
 
-    def start(self, argv: list[str], **kwargs: object) -> subprocess.Popen[bytes]:
+    def popen(self, argv: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+        """`subprocess.Popen`, recorded; InterruptedError once grading is being stopped. (The lock
+        only orders starts against `stop_all`: a start runs no code in the child before exec.)"""
         with self._lock:
             if self.stopping:
                 raise InterruptedError("grading is being stopped")
-            proc = subprocess.Popen(argv, start_new_session=True, **kwargs)  # type: ignore[call-overload]
+            proc = subprocess.Popen(argv, **kwargs)
             self._running.add(proc)
             return proc
 
@@ -80,16 +80,7 @@ class Judges:
 
 def end(proc: subprocess.Popen[bytes], grace: float = STOP_GRACE) -> None:
     """Stop a judge: SIGTERM to its process group, SIGKILL after ``grace`` seconds."""
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            return
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+    channel.end_group(proc, grace)
 
 
 class JudgeFailed(Exception):
@@ -100,37 +91,13 @@ class JudgeFailed(Exception):
         self.reason = reason
 
 
-def _bound_judge_memory() -> None:
-    """A soft address-space bound of the judge's own (a backstop against a reply that decodes into
-    far more than it should); the hard limit stays, so that its workers can set theirs."""
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    soft = limits.JUDGE_ADDRESS_SPACE if hard == resource.RLIM_INFINITY else min(limits.JUDGE_ADDRESS_SPACE, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
-
-
-class _Pipe:
-    """The reply pipe, read under a deadline (TimeoutError past it)."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-        self.deadline = float("inf")
-
-    def read(self, n: int) -> bytes:
-        remaining = self.deadline - time.monotonic()
-        if remaining <= 0 or not select.select([self.fd], [], [], remaining)[0]:
-            raise TimeoutError
-        return os.read(self.fd, n)
-
-
 class JudgeServer:
     """One judge server, started on first use and replaced when it fails; used by one thread at a time."""
 
     def __init__(self, *, cwd: Path, env: dict[str, str], judges: Judges) -> None:
         self.cwd, self.env, self.judges = cwd, env, judges
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._requests: Any = None
-        self._replies: _Pipe | None = None
-        self._output: Any = None
+        self._channel: Channel | None = None
+        self._output: IO[bytes] | None = None
         self._sequence = 0
         self.sessions = 0
         """Submissions the current server has been sent."""
@@ -140,49 +107,33 @@ class JudgeServer:
 
     @property
     def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
+        return self._channel.pid if self._channel is not None else None
 
     # -- life cycle -----------------------------------------------------------------------------
     def start(self) -> None:
         """Start a server and wait for its handshake (JudgeFailed when it does not come)."""
         self.stop()
         began = time.monotonic()
-        req_r, req_w = os.pipe()
-        rep_r, rep_w = os.pipe()
         self._output = tempfile.TemporaryFile()
-
-        def in_child() -> None:
-            _bound_judge_memory()
-            a, b = os.dup(req_r), os.dup(rep_w)
-            os.dup2(a, 3)
-            os.dup2(b, 4)
-
         argv = [sys.executable, "-m", "autograder.judge.server"]
         try:
-            self._proc = self.judges.start(argv, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
-                                           stdout=self._output, stderr=subprocess.STDOUT,
-                                           preexec_fn=in_child, pass_fds=(3, 4))
-        except OSError as exc:  # InterruptedError among them: grading is being stopped
-            os.close(req_w)
-            os.close(rep_r)
-            if isinstance(exc, InterruptedError):
-                raise
+            self._channel = channel.spawn(argv, env=self.env, cwd=self.cwd, stdout=self._output,
+                                          stderr=subprocess.STDOUT, popen=self.judges.popen)
+        except InterruptedError:  # grading is being stopped
+            raise
+        except (OSError, subprocess.SubprocessError) as exc:
             raise JudgeFailed(f"the judge could not be started: {exc}") from None
-        finally:
-            os.close(req_r)
-            os.close(rep_w)
-        self._requests = os.fdopen(req_w, "wb")
-        self._replies = _Pipe(rep_r)
-        self._replies.deadline = time.monotonic() + START_TIMEOUT
         self.starts += 1
         self.sessions = 0
         try:
-            typed.parse(JudgeReady, wire.read_frame(self._replies, REPLY_LIMITS), "the judge's handshake")
+            typed.parse(JudgeReady, self._channel.receive(REPLY_LIMITS, START_TIMEOUT), "the judge's handshake")
         except (TimeoutError, wire.WireError, typed.TypeMismatch) as exc:
             why = "timed out" if isinstance(exc, TimeoutError) else str(exc)
+            code = self._channel.exit_code(wait=1.0)
             tail = self._output_tail()
             self.stop()
-            raise JudgeFailed(f"the judge failed to start ({why}): {tail}") from None
+            exited = f", exit status {channel.status_text(code)}" if code is not None else ""
+            raise JudgeFailed(f"the judge failed to start ({why}{exited}): {tail}") from None
         finally:
             self.start_seconds += time.monotonic() - began
 
@@ -196,40 +147,31 @@ class JudgeServer:
         return self._output.read().decode(errors="replace")
 
     def _alive(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
+        return self._channel is not None and self._channel.proc.poll() is None
 
     def stop(self, *, grace: float = 10.0) -> None:
         """End the server: close its request pipe (it returns when idle); SIGTERM to its process
         group, then SIGKILL, when it does not."""
-        proc, self._proc = self._proc, None
-        self.close_requests()
-        if proc is not None:
-            try:
-                proc.wait(timeout=2.0)
-            except subprocess.TimeoutExpired:
-                end(proc, grace)
-            self.judges.done(proc)
-        if self._replies is not None:
-            os.close(self._replies.fd)
-            self._replies = None
+        link, self._channel = self._channel, None
+        if link is not None:
+            link.close_requests()
+            if link.exit_code(wait=2.0) is None:
+                link.end(grace)
+            self.judges.done(link.proc)
+            link.close()
         if self._output is not None:
             self._output.close()
             self._output = None
 
     def close_requests(self) -> None:
         """Tell the server that no submission follows (it exits once idle); `stop` reaps it."""
-        if self._requests is not None:
-            try:
-                self._requests.close()
-            except OSError:
-                pass
-            self._requests = None
+        if self._channel is not None:
+            self._channel.close_requests()
 
     def kill(self) -> None:
         """End the server at once (a submission ran past its bound)."""
-        proc = self._proc
-        if proc is not None:
-            end(proc)
+        if self._channel is not None:
+            self._channel.end(STOP_GRACE)
         self.stop(grace=0.0)
 
     # -- grading --------------------------------------------------------------------------------
@@ -244,26 +186,23 @@ class JudgeServer:
         if not self._alive() or self.sessions >= MAX_SESSIONS:
             self.start()
         self._sequence += 1
-        request = wire.encode(typed.to_plain(GradeRequest(id=self._sequence, args=list(args), log=str(log),
-                                                          ahead=ahead)))
+        request = typed.to_plain(GradeRequest(id=self._sequence, args=list(args), log=str(log), ahead=ahead))
+        assert self._channel is not None
         try:
-            self._requests.write(request)
-            self._requests.flush()
-        except BrokenPipeError:  # it died between two submissions: a fresh one gets this one
+            self._channel.send(request, timeout)
+        except (BrokenPipeError, OSError):  # it died between two submissions: a fresh one gets this one
             self.start()
-            self._requests.write(request)
-            self._requests.flush()
+            assert self._channel is not None
+            self._channel.send(request, timeout)
         self.sessions += 1
-        assert self._replies is not None
-        self._replies.deadline = time.monotonic() + timeout
+        link = self._channel
         try:
-            done = typed.parse(GradeDone, wire.read_frame(self._replies, REPLY_LIMITS), "the judge's reply")
+            done = typed.parse(GradeDone, link.receive(REPLY_LIMITS, timeout), "the judge's reply")
         except TimeoutError:
             self.kill()
             raise JudgeFailed(f"the judge ran longer than its {timeout:.0f} s and was stopped") from None
         except wire.ClosedError:
-            proc = self._proc
-            code = proc.wait(timeout=10) if proc is not None else None
+            code = link.exit_code(wait=10.0)
             printed = self._output_tail()  # a traceback of its own, outside the submission's session
             self.stop()
             raise JudgeFailed(f"the judge exited with status {_status(code)} while grading"
@@ -278,9 +217,7 @@ class JudgeServer:
 
 
 def _status(code: int | None) -> str:
-    if code is not None and code < 0:
-        return f"{code} ({signal.Signals(-code).name})" if -code in signal.Signals._value2member_map_ else str(code)
-    return str(code)
+    return channel.status_text(code)
 
 
 def stop_judges(servers: list[JudgeServer]) -> None:

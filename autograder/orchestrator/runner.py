@@ -103,13 +103,19 @@ def new_judge(config: GradingConfig, judges: Judges) -> JudgeServer:
 
 
 def _hash_tree(h: "hashlib._Hash", root: Path, suffixes: tuple[str, ...] = ()) -> None:
-    for path in sorted(root.rglob("*")):
+    """Names and contents of the files under ``root``, names as the bytes they are on disk (a CP949
+    name decodes with surrogates, which ``str.encode`` refuses); a file that cannot be read adds
+    the reason instead of its contents. Never raises for a file."""
+    for path in sorted(root.rglob("*"), key=lambda p: os.fsencode(p)):
         if "__pycache__" in path.parts or path.is_symlink() or not path.is_file():
             continue
         if suffixes and path.suffix not in suffixes:
             continue
-        h.update(str(path.relative_to(root)).encode() + b"\0")
-        h.update(hashlib.sha256(path.read_bytes()).digest())
+        h.update(os.fsencode(path.relative_to(root)) + b"\0")
+        try:
+            h.update(hashlib.sha256(path.read_bytes()).digest())
+        except OSError as exc:
+            h.update(f"unreadable: {type(exc).__name__}".encode())
 
 
 @functools.lru_cache(maxsize=1)
@@ -309,22 +315,27 @@ class Graded:
 def needs_grading(job: Job, config: GradingConfig, suites: list[str] | None = None, *,
                   problems: list[str] | None = None, force: bool = False) -> bool:
     """Whether `grade_cached` would grade ``job`` (no earlier complete result with its key)."""
-    return force or cached_result(job, cache_parts(job, config, suites, problems)) is None
+    try:
+        return force or cached_result(job, cache_parts(job, config, suites, problems)) is None
+    except Exception:  # noqa: BLE001 — `grade_cached` reports it, for this submission alone
+        return True
 
 
 def grade_cached(job: Job, config: GradingConfig, suites: list[str] | None = None, *,
                  problems: list[str] | None = None, force: bool = False,
                  judges: Judges | None = None, judge: JudgeServer | None = None,
                  ahead: GradeAhead | None = None) -> Graded:
-    """Grade ``job`` unless an earlier complete result has the same key."""
-    parts = cache_parts(job, config, suites, problems)
+    """Grade ``job`` unless an earlier complete result has the same key. Whatever goes wrong for
+    this submission — its files' key, its grading — costs this submission alone (a grader fault)."""
     because = ""
-    if not force:
-        earlier = cached_result(job, parts)
-        if earlier is not None:
-            return Graded(earlier, cached=True)
-        because = cache_miss_reason(job, parts)
+    parts: dict[str, str] | None = None
     try:
+        parts = cache_parts(job, config, suites, problems)
+        if not force:
+            earlier = cached_result(job, parts)
+            if earlier is not None:
+                return Graded(earlier, cached=True)
+            because = cache_miss_reason(job, parts)
         result = grade(job, config, suites, problems=problems, judges=judges, judge=judge, ahead=ahead)
     except InterruptedError:
         raise
@@ -332,7 +343,7 @@ def grade_cached(job: Job, config: GradingConfig, suites: list[str] | None = Non
         result = fault_result(job, config, f"{type(exc).__name__}: {exc}")
         results_json.write(result, job.results_path)
         return Graded(result, regraded_because=because)
-    if result.status is Status.GRADED and not result.not_graded:
+    if parts is not None and result.status is Status.GRADED and not result.not_graded:
         job.key_path.write_text(json.dumps(parts, indent=1) + "\n")
     return Graded(result, regraded_because=because)
 

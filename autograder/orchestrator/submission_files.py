@@ -93,7 +93,7 @@ def unused(folder: Path, result: SubmissionResult) -> list[str]:
                     used.add(root / rel)
                     sources.append(_read(folder / root / rel))
     files = _files(folder)
-    listed = [rel.as_posix() for rel in files[:MAX_LISTED] if rel not in used]
+    listed = [layout.shown(rel.as_posix()) for rel in files[:MAX_LISTED] if rel not in used]
     if len(files) > MAX_LISTED:
         listed.append(f"… (more than {MAX_LISTED} files in the folder)")
     return listed

@@ -3,7 +3,7 @@
 It starts inside the sandbox (see `autograder.judge.sandbox`), applies its resource limits and
 drops to an unprivileged uid *before* any student module is imported, loads everything it will
 ever use itself, starts its device, announces itself (`protocol.Ready`), then answers probe
-requests from the judge one at a time over the pipes on fds 3 (requests in) and 4 (replies out).
+requests from the judge one at a time over the pipes `autograder.common.channel` handed over.
 Everything it sends is plain data (`autograder.common.wire`) in the shapes of
 `autograder.common.protocol`; everything it knows comes from the request, the read-only
 submission copy and the training data — never the reference, the tests or the answers.
@@ -33,17 +33,16 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable
 
-from autograder.common import typed, wire
+from autograder.common import channel, typed, wire
 from autograder.common.contract import BY_MODULE, GRADING_ENVIRONMENT, STAND_INS
 from autograder.common.limits import ResourceLimits
-from autograder.common.protocol import ProbeError, ProbeReply, ProbeRequest, Ready, WorkerStart
+from autograder.common.protocol import TAMPERED, GpuMemory, ProbeError, ProbeReply, ProbeRequest, Ready, WorkerStart
 from autograder.worker.context import MissingName, WorkerContext
+from autograder.worker.integrity import Integrity
 from autograder.worker.registry import PROBES
 from autograder.worker.stand_ins import StandInFinder
 from autograder.worker.student_imports import StudentImports
 
-REQUEST_FD = 3
-REPLY_FD = 4
 MAX_REPLY = 256 * 2**20
 """The worker refuses to send more than this; the judge's own limit is lower still."""
 
@@ -103,8 +102,32 @@ ENVIRONMENT_HINT = ("the grading environment provides the standard library, " + 
 """Said with a module that is not installed: what a submission may import (`contract.GRADING_ENVIRONMENT`)."""
 
 
-def describe_exception(exc: BaseException, submission: Path) -> ProbeError:
-    """The account of an exception raised by (or through) student code that the judge receives."""
+class GpuMeter:
+    """The GPU's memory as this worker sees it, read through the functions torch had before any
+    student code ran (a student's own ``torch.cuda.mem_get_info`` cannot speak for the GPU)."""
+
+    def __init__(self, peak: Callable[[], int], info: Callable[[], tuple[int, int]], fraction: float | None) -> None:
+        self._peak, self._info, self._fraction = peak, info, fraction
+
+    @classmethod
+    def for_cuda(cls, fraction: float | None) -> GpuMeter:
+        import torch
+
+        return cls(torch.cuda.max_memory_reserved, torch.cuda.mem_get_info, fraction)
+
+    def read(self) -> GpuMemory | None:
+        """The memory now (None when it cannot be read)."""
+        try:
+            free, total = self._info()
+            share = int(total * self._fraction) if self._fraction is not None else int(total)
+            return GpuMemory(own_peak=int(self._peak()), share=share, free=int(free), total=int(total))
+        except Exception:  # noqa: BLE001 — no evidence: the judge then charges the student's code
+            return None
+
+
+def describe_exception(exc: BaseException, submission: Path, gpu: GpuMeter | None = None) -> ProbeError:
+    """The account of an exception raised by (or through) student code that the judge receives;
+    a CUDA out-of-memory error comes with what ``gpu`` measured of the GPU's memory."""
     if isinstance(exc, SyntaxError) and exc.filename and exc.filename.startswith(str(submission)):
         where = f"{Path(exc.filename).name}:{exc.lineno}"
     else:
@@ -115,6 +138,7 @@ def describe_exception(exc: BaseException, submission: Path) -> ProbeError:
         message = "<the exception's message could not be read>"
     if isinstance(exc, ModuleNotFoundError) and exc.name and exc.name.partition(".")[0] not in BY_MODULE:
         message += " — " + ENVIRONMENT_HINT
+    oom = _is_cuda_oom(exc)
     lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
     tail = "".join(line for line in lines if str(submission) in line or not line.startswith("  File"))
     missing_module = (exc.name if isinstance(exc, ModuleNotFoundError) and exc.name is not None
@@ -124,7 +148,7 @@ def describe_exception(exc: BaseException, submission: Path) -> ProbeError:
         traceback=tail[-4000:],
         missing_name=(exc.module, exc.attr) if isinstance(exc, MissingName) else None,
         missing_module=missing_module[:200] if missing_module else None,
-        out_of_memory=_is_cuda_oom(exc))
+        out_of_memory=oom, gpu_memory=gpu.read() if oom and gpu is not None else None)
 
 
 def _error_frame(rid: Any, error: ProbeError) -> bytes:
@@ -132,36 +156,53 @@ def _error_frame(rid: Any, error: ProbeError) -> bytes:
 
 
 def serve(ctx: WorkerContext, probes: dict[str, Callable[..., Any]], requests: io.BufferedReader,
-          replies: io.BufferedWriter) -> None:
+          replies: io.BufferedWriter, integrity: Integrity | None = None, gpu: GpuMeter | None = None) -> None:
     """Answer requests until the judge closes the pipe.
 
     Each reply carries its request's ``id``, so that the judge can tell a reply from a stale or
     forged frame. A process forked by student code that returns into this loop exits at once:
-    only the worker itself answers.
+    only the worker itself answers. The loop holds its own references to what it calls, and
+    dispatches from ``integrity``'s copy of the probes; before each reply it asks ``integrity``
+    whether the worker's code is still its own, and if not, says so in place of the reply and
+    ends (`autograder.worker.integrity`).
     """
+    integrity = integrity if integrity is not None else Integrity(probes)
+    own = integrity.probes
+    read_frame, encode, parse, to_plain = wire.read_frame, wire.encode, typed.parse, typed.to_plain
+    changed, exit_now, perf_counter, getpid = integrity.changed, os._exit, time.perf_counter, os.getpid
     limits = wire.Limits(max_header=64 * 2**20, max_body=4 * 2**30)
-    owner = os.getpid()
+    owner = getpid()
     while True:
         try:
-            frame = wire.read_frame(requests, limits)
+            frame = read_frame(requests, limits)
         except wire.ClosedError:
             return
-        started = time.perf_counter()
+        started = perf_counter()
         rid = frame.get("id") if type(frame) is dict else None
         try:
-            request = typed.parse(ProbeRequest, frame, "request")
-            probe = probes[request.probe]
-            value = typed.to_plain(probe(ctx, **request.args))
-            reply = wire.encode(typed.to_plain(ProbeReply(id=request.id, ok=True, value=value,
-                                                            seconds=time.perf_counter() - started)), MAX_REPLY)
+            request = parse(ProbeRequest, frame, "request")
+            probe = own[request.probe]
+            value = to_plain(probe(ctx, **request.args))
+            reply = encode(to_plain(ProbeReply(id=request.id, ok=True, value=value,
+                                               seconds=perf_counter() - started)), MAX_REPLY)
         except wire.WireError as exc:
             # the student's value sits at "value" inside the reply, itself named "value"
             message = str(exc).replace("value.value", "the returned value", 1)
             reply = _error_frame(rid, ProbeError(type="UncheckableValue", message=message[:2000]))
         except BaseException as exc:  # SystemExit and KeyboardInterrupt from student code too
-            reply = _error_frame(rid, describe_exception(exc, ctx.submission))
-        if os.getpid() != owner:  # a fork of the student's that returned from the probe
-            os._exit(0)
+            reply = _error_frame(rid, describe_exception(exc, ctx.submission, gpu))
+        if getpid() != owner:  # a fork of the student's that returned from the probe
+            exit_now(0)
+        try:
+            tampered = changed()
+        except BaseException:  # noqa: BLE001 — a snapshot that cannot even be compared was tampered with
+            tampered = ["the worker's record of its own code"]
+        if tampered:
+            replies.write(_error_frame(rid, ProbeError(
+                type=TAMPERED, message=("the submission changed the grader's own code in the worker: "
+                                        + ", ".join(tampered[:8]))[:2000])))
+            replies.flush()
+            exit_now(0)
         replies.write(reply)
         replies.flush()
 
@@ -197,11 +238,12 @@ def _start_device(start: WorkerStart) -> str:
 def main(start_json: str) -> None:
     """Entry point inside the sandbox; see the module docstring."""
     start = typed.parse(WorkerStart, json.loads(start_json), "start")
+    if start.parent is not None:
+        channel.die_with_parent(start.parent)
     apply_limits(start.limits)
     _drop_privileges(start.uid)
     os.chdir(start.scratch)
-    requests = os.fdopen(REQUEST_FD, "rb", buffering=0)
-    replies = os.fdopen(REPLY_FD, "wb")
+    requests, replies = channel.child_ends()
     # The heavy libraries load before the handshake (when the judge's checks need them), so that
     # a student module's import time is its own work, not torch's.
     started = time.perf_counter()
@@ -213,6 +255,8 @@ def main(start_json: str) -> None:
     from autograder.worker import probes  # noqa: F401  (registers the probes of every problem)
     if "torchvision" in start.preload:  # the training probes (and the homework's baseline they
         from autograder.worker import training_probes  # noqa: F401  use) need torch and torchvision
+    integrity = Integrity(PROBES)  # before any student code: what "the worker's own" means
+    gpu = GpuMeter.for_cuda(start.gpu_memory_fraction) if start.device == "cuda" and not device_error else None
     gc.freeze()  # the collector need never scan torch's objects again while student code runs
 
     submission = Path(start.submission)
@@ -229,4 +273,4 @@ def main(start_json: str) -> None:
         device=start.device, device_error=device_error)))
     if device_error:
         return
-    serve(ctx, PROBES, requests, replies)
+    serve(ctx, PROBES, requests, replies, integrity, gpu)

@@ -58,18 +58,23 @@ def _build(ctx: WorkerContext, module: str, name: str = "Net") -> Any:
     return ctx.name(module, name)()
 
 
+class ParameterMismatch(ValueError):
+    """The weights sent do not fit the net's parameters (their number or a shape): the judge sends
+    weights shaped as `describe_net` reported, so this is how it learns the two disagree."""
+
+
 def _load_in_order(net: Any, weights: list[np.ndarray]) -> None:
     """Copy ``weights`` into ``net``'s parameters in parameter order, checking shapes."""
     import torch
 
     params = list(net.parameters())
     if len(params) != len(weights):
-        raise ValueError(f"Net has {len(params)} parameter tensors; {len(weights)} were expected")
+        raise ParameterMismatch(f"Net has {len(params)} parameter tensors; {len(weights)} were expected")
     with torch.no_grad():
         for i, (p, w) in enumerate(zip(params, weights)):
             if tuple(p.shape) != tuple(w.shape):
-                raise ValueError(f"parameter {i} has shape {tuple(p.shape)}; "
-                                 f"{tuple(w.shape)} was expected")
+                raise ParameterMismatch(f"parameter {i} has shape {tuple(p.shape)}; "
+                                        f"{tuple(w.shape)} was expected")
             p.copy_(torch.from_numpy(w))
 
 

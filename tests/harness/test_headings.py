@@ -166,3 +166,33 @@ def test_a_lone_surrogate_in_a_notebook_cannot_fail_the_results(tmp_path):
     result = SubmissionResult(student="s", submission="s", notebook=conversion)
     back = results_json.read(results_json.write(result, tmp_path / "results.json"))
     assert back.notebook.headings[0].text == "4 \ufffd" and "\ufffd" in back.notebook.notebooks[0]
+
+
+def test_a_notebook_is_converted_in_its_own_submissions_time_not_ahead_of_it(tmp_path, monkeypatch):
+    """A judge server makes the next submission's session, and starts its worker, while it grades
+    the one before: a submission with notebooks gets no head start, so its conversion runs when its
+    own grading asks for its files (on its own clock), never on the head start's thread during
+    another submission's grading."""
+    import threading
+
+    from autograder.common import config as cfg
+    from autograder.judge import session as session_module
+
+    threads: list[str] = []
+    real = Staging.make
+
+    def recording(submission: Path) -> Staging:
+        threads.append(threading.current_thread().name)
+        return real(submission)
+
+    monkeypatch.setattr(session_module.Staging, "make", staticmethod(recording))
+    folder = _folder(tmp_path / "s", _nb(("md", "# 문제 4" + SPACES), ("code", "def softmax(x):\n    return x\n")))
+    made = session_module.GradingSession(cfg.resolve({"seed": 1, "budget": "quick", "device": "cpu"}), folder, None)
+    try:
+        made.start_worker_ahead(frozenset({"problem4"}))
+        assert made._ahead is not None and made._ahead.get() is None
+        assert threads == []  # nothing of the notebook was read ahead
+        assert made.staging().notebook is not None
+        assert threads == [threading.current_thread().name]
+    finally:
+        made.close()

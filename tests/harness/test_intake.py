@@ -237,3 +237,49 @@ def test_class_from_canvas_and_moodle_zips_graded_with_a_roster(tmp_path, roster
     assert "not on the class roster" in doc.by_id("attention").text
     page = parse((reports / "20190009" / "report.html").read_text(encoding="utf-8"))
     assert "Nothing was submitted" in page.by_id("status-banner").text and "한결" in page.by_id("status-banner").text
+
+
+def test_one_students_upload_never_refuses_another_students_files(tmp_path):
+    """A small hw3.zip of many files under the ratio rule's floor, together just under the archive's
+    bound: it used the whole archive's budget, and every later student's files were refused
+    ("not submitted" with a roster). Now it counts against its own student's bounds alone."""
+    limits = intake.Limits(member_bytes=1_000_000, total_bytes=20_000_000, members=5_000, ratio=100,
+                           ratio_floor=64 * 1024, student_bytes=5_000_000, student_files=100)
+    flood = {f"zeros/{i:04d}.bin": b"\0" * 60_000 for i in range(333)}  # 19.98 MB, each under the floor
+    many = {f"tiny/{i:04d}.txt": b"x" for i in range(150)}
+    data = os.urandom(200_000)
+    with zipfile.ZipFile(tmp_path / "canvas.zip", "w") as zf:
+        add(zf, "aaflood_1001_5001_hw3.zip", zip_bytes({"problem4.py": SOFTMAX, **flood}))
+        add(zf, "abmany_1003_5003_hw3.zip", zip_bytes({"problem4.py": SOFTMAX, **many}))
+        for n in range(101):
+            add(zf, f"acflat_1005_{6000 + n}_f{n}.txt", "x")
+        for n in range(6):
+            add(zf, f"adbig_1007_{7000 + n}_b{n}.bin", os.urandom(900_000))
+        add(zf, "kimminsu_1002_5011_problem4.py", SOFTMAX)
+        add(zf, "kimminsu_1002_5012_problem5.py", LOSSES)
+        add(zf, "kimminsu_1002_5013_data.bin", data)
+    report = intake.intake(tmp_path / "canvas.zip", tmp_path / "out", None, limits)
+    out = tmp_path / "out"
+    assert sorted(report.students["canvas-1002"].files) == ["data.bin", "problem4.py", "problem5.py"]
+    assert (out / "canvas-1002" / "data.bin").read_bytes() == data
+    refused = {r.member: r.reason for r in report.refused}
+    assert "over the bound of 100" in refused["aaflood_1001_5001_hw3.zip"]
+    assert "the student's files together would exceed 5,000,000 bytes" in refused["adbig_1007_7005_b5.bin"]
+    assert len(report.students["canvas-1007"].files) == 5
+    assert "members, over the bound of 100" in refused["abmany_1003_5003_hw3.zip"]
+    assert "more than 100 files" in refused["acflat_1005_6100_f100.txt"]
+    assert len(report.students["canvas-1005"].files) == 100
+    for student in report.students.values():
+        assert student.bytes_written <= limits.student_bytes and len(student.files) <= limits.student_files
+
+
+@pytest.mark.parametrize("name", ["report\u202efdp.exe", "a\u2066b.py", "bell\x07.py", "c1\x85.txt", "tab\there.py"])
+def test_names_with_control_or_bidirectional_characters_are_refused_and_shown_escaped(tmp_path, name, capsys):
+    with zipfile.ZipFile(tmp_path / "canvas.zip", "w") as zf:
+        add(zf, "kimminsu_1001_5001_problem4.py", SOFTMAX)
+        add(zf, f"kimminsu_1001_5002_{name}", "x")
+    report = intake.intake(tmp_path / "canvas.zip", tmp_path / "out", None, LIMITS)
+    assert report.students["canvas-1001"].files == ["problem4.py"]
+    [refused] = report.refused
+    assert "control or bidirectional character" in refused.reason
+    assert refused.member.isprintable() and "\\" in refused.member

@@ -121,3 +121,31 @@ def test_limits_only_is_refused_as_root_and_bubblewrap_is_required(monkeypatch: 
     monkeypatch.setattr(sandbox, "bwrap_check", lambda: (None, "bwrap is not installed (not on PATH)"))
     with pytest.raises(sandbox.SandboxUnavailable, match="apt-get install bubblewrap"):
         sandbox.mode_for("bubblewrap")
+
+
+def test_worker_uids_are_unique_whatever_the_pids(tmp_path: Path) -> None:
+    """Judges whose pids collide (the same pid modulo 100,000 where pid_max is 4,194,304; here the
+    very same hint) get blocks of their own: no uid of one is another's. A block is free again once
+    its judge has gone."""
+    leases = [sandbox.UidLease(tmp_path, hint) for hint in (1234, 101_234, 1234, 4_001_234)]
+    uids = [{lease.uid(slot, gen) for slot in range(sandbox.WORKERS_PER_JUDGE) for gen in range(sandbox.GENERATIONS)}
+            for lease in leases]
+    assert len({lease.block for lease in leases}) == 4
+    assert all(a.isdisjoint(b) for i, a in enumerate(uids) for b in uids[i + 1:])
+    assert all(len(u) == sandbox.WORKERS_PER_JUDGE * sandbox.GENERATIONS for u in uids)
+    first = leases[0].block
+    leases[0].close()
+    assert sandbox.UidLease(tmp_path, 1234).block == first
+    assert max(max(u) for u in uids) < 2**31
+
+
+def test_a_lease_is_held_across_processes(tmp_path: Path) -> None:
+    """Another process (another judge) with the same pid hint does not get the block held here."""
+    import subprocess
+    import sys
+
+    held = sandbox.UidLease(tmp_path, 77)
+    code = ("import sys; from pathlib import Path; from autograder.judge import sandbox; "
+            f"print(sandbox.UidLease(Path({str(tmp_path)!r}), 77).block)")
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert int(other.stdout) != held.block

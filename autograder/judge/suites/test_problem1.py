@@ -26,6 +26,7 @@ import pytest
 import torch
 
 from autograder.judge.checks import as_array, as_float, expect_close, fail
+from autograder.judge.worker_client import FailureKind, ProbeFailure
 
 pytestmark = pytest.mark.problem("problem1")
 
@@ -38,8 +39,28 @@ FORWARD_TOL = {"rtol": 1e-4, "atol": 1e-5}
 
 @pytest.fixture(scope="module")
 def described(worker):
-    """The student's Net as the worker describes it (built once for the module)."""
-    return worker.call("describe_net", module="problem1", input_shape=INPUT, doing="building Net()")
+    """The student's Net as the worker describes it (built once for the module), cross-checked."""
+    described = worker.call("describe_net", module="problem1", input_shape=INPUT, doing="building Net()")
+    cross_check_parameters(worker, described)
+    return described
+
+
+def cross_check_parameters(worker, described) -> None:
+    """The parameters `describe_net` reported must be those the forward pass loads weights into:
+    weights of exactly the reported shapes are sent, and a net they do not fit means the
+    description was not of this Net (a submission that changed the worker's answer) — tampering,
+    which fails the problem. Any other failure of this pass is left to the forward checks."""
+    zeros = [np.zeros(shape, dtype=np.float32) for shape in student_shapes(described)]
+    try:
+        worker.call("forward", module="problem1", weights=zeros, inputs=np.zeros(INPUT, dtype=np.float32),
+                    doing="loading weights of the shapes described")
+    except ProbeFailure as failure:
+        if "ParameterMismatch:" not in failure.message:
+            return
+        found = failure.message.split("ParameterMismatch:", 1)[1].strip()
+        raise ProbeFailure(FailureKind.TAMPERED, f"problem1.py: TAMPERING — the structure reported for Net() "
+                           f"({len(zeros)} parameter tensors) is not the Net the forward pass builds: {found}",
+                           where=WHERE_NET) from None
 
 
 @pytest.fixture

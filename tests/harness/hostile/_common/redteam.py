@@ -54,3 +54,15 @@ def request_id():
                 return value["id"]
         f = f.f_back
     return None
+
+
+def reply_fd():
+    """The fd of the worker's reply pipe, whatever its number: the ``replies`` stream on the
+    caller's stack (the worker's serve loop)."""
+    f = sys._getframe(1)
+    while f is not None:
+        stream = f.f_locals.get("replies")
+        if stream is not None and hasattr(stream, "fileno"):
+            return stream.fileno()
+        f = f.f_back
+    raise RuntimeError("the worker's reply pipe was not found on the stack")

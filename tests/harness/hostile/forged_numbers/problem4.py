@@ -21,5 +21,5 @@ def softmax(x):
         header = json.dumps({"value": {"id": rid, "value": [0.3, 0.3, 0.4]}, "arrays": []})
     else:
         header = json.dumps({"value": {"ok": True, "id": str(rid), "value": [1.0] * len(x)}, "arrays": []})
-    os.write(4, redteam.frame(header.encode()))
+    os.write(redteam.reply_fd(), redteam.frame(header.encode()))
     return np.zeros(len(x))

@@ -1,4 +1,4 @@
-"""Red team: softmax writes forged replies straight into the worker's reply pipe (fd 4).
+"""Red team: softmax writes forged replies straight into the worker's reply pipe (whatever its fd).
 
 * a vector of length 2 → a well-formed frame, with the id of the request it answers (found in the
   worker's stack), whose value is a ``__reduce__``-style payload claiming success;
@@ -27,11 +27,11 @@ def softmax(x):
     if len(x) == 2:
         value = {"__reduce__": ["os.system", f"touch /tmp/{SENTINEL}"], "passed": True}
         reply = {"ok": True, "value": value, "id": redteam.request_id(), "seconds": 0.0}
-        os.write(4, redteam.frame(json.dumps({"value": reply, "arrays": []}).encode()))
+        os.write(redteam.reply_fd(), redteam.frame(json.dumps({"value": reply, "arrays": []}).encode()))
     elif len(x) == 3:
         deep = "[" * 500 + "]" * 500
         header = '{"value": {"ok": true, "id": %d, "value": %s}, "arrays": []}' % (redteam.request_id(), deep)
-        os.write(4, redteam.frame(header.encode()))
+        os.write(redteam.reply_fd(), redteam.frame(header.encode()))
     else:
-        os.write(4, redteam.frame(pickle.dumps(Payload(), protocol=0)))
+        os.write(redteam.reply_fd(), redteam.frame(pickle.dumps(Payload(), protocol=0)))
     return np.zeros(len(x))
