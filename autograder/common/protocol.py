@@ -146,7 +146,10 @@ class NetDescription:
     parameters: Annotated[list[Parameter], MaxLen(10_000)]
     weights: Count
     output_shape: Shape
+    """Empty when the forward pass failed."""
     calls: Annotated[list[LayerCall], MaxLen(100_000)]
+    forward_error: Text = ""
+    """Why the forward pass on the probe's input failed ("" when it ran): 'file:line in f: Type: message'."""
 
 
 @dataclass(frozen=True)

@@ -89,9 +89,18 @@ def _size(value: Any) -> int | list[int] | str | None:
     return None
 
 
+def _attribute(layer: Any, attr: str) -> Any:
+    """``layer.attr``, or None when the student's layer lacks it or its property raises."""
+    try:
+        return getattr(layer, attr, None)
+    except Exception:  # noqa: BLE001 — a layer of the student's own: what is not there is None
+        return None
+
+
 @probe
 def describe_net(ctx: WorkerContext, module: str, input_shape: list[int]) -> NetDescription:
-    """The module tree, parameter shapes in order, and the shapes each layer outputs."""
+    """The module tree, parameter shapes in order, and the shapes each layer outputs; a forward
+    pass that fails is reported (``forward_error``), not raised, so the structure is still judged."""
     import torch
 
     net = _build(ctx, module)
@@ -101,7 +110,7 @@ def describe_net(ctx: WorkerContext, module: str, input_shape: list[int]) -> Net
     for qualname, m in net.named_modules():
         if qualname == "" or list(m.children()):
             continue
-        sizes = {attr: _size(getattr(m, attr, None)) for attr in SIZES}
+        sizes = {attr: _size(_attribute(m, attr)) for attr in SIZES}
         layers.append(Layer(name=qualname[:200], type=type(m).__name__[:200],
                             **{k: v for k, v in sizes.items() if v is not None}))
     params = [Parameter(name=n[:200], shape=list(p.shape)) for n, p in net.named_parameters()]
@@ -114,14 +123,24 @@ def describe_net(ctx: WorkerContext, module: str, input_shape: list[int]) -> Net
     names = {id(m): n for n, m in net.named_modules()}
     handles = [m.register_forward_hook(hook) for n, m in net.named_modules() if n and not list(m.children())]
     net.eval()
-    with torch.no_grad():
-        out = net(torch.zeros(*input_shape))
-    for h in handles:
-        h.remove()
-    if not isinstance(out, torch.Tensor):
-        raise TypeError(f"Net's forward pass returned a {type(out).__name__}, not a tensor")
+    forward_error, shape = "", []
+    try:  # the layers and parameters are described even when the forward pass fails
+        with torch.no_grad():
+            out = net(torch.zeros(*input_shape))
+        if isinstance(out, torch.Tensor):
+            shape = list(out.shape)
+        else:
+            forward_error = f"Net's forward pass returned a {type(out).__name__[:200]}, not a tensor"
+    except Exception as exc:  # noqa: BLE001 — reported to the judge, which charges it where it lives
+        from autograder.worker.main import describe_exception
+
+        error = describe_exception(exc, ctx.submission)
+        forward_error = f"{error.where + ': ' if error.where else ''}{error.type}: {error.message}"
+    finally:
+        for h in handles:
+            h.remove()
     return NetDescription(layers=layers, parameters=params, weights=int(sum(p.numel() for p in net.parameters())),
-                          output_shape=list(out.shape), calls=calls)
+                          output_shape=shape, calls=calls, forward_error=forward_error[:2000])
 
 
 @probe

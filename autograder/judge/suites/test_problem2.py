@@ -24,13 +24,13 @@ import torch
 
 from autograder.common import budgets
 from autograder.common.protocol import NetDescription
-from autograder.judge.checks import as_array, as_float, describe, expect_close, fail
+from autograder.judge.checks import as_array, as_float, describe, expect_close, fail, pair, show_size
 
 pytestmark = pytest.mark.problem("problem2")
 
 MODULE = "problem2"
 EXPECTED_LAYERS = [
-    ("Conv2d", 3, 6, [5, 5]), ("Conv2d", 6, 16, [5, 5]),
+    ("Conv2d", 3, 6, (5, 5)), ("Conv2d", 6, 16, (5, 5)),
     ("Linear", 400, 120, None), ("Linear", 120, 84, None), ("Linear", 84, 10, None),
 ]
 WEIGHTS = 62_006
@@ -59,14 +59,14 @@ def _layers(description: NetDescription) -> list[tuple]:
     out = []
     for layer in description.layers:
         if layer.type == "Conv2d":
-            out.append(("Conv2d", layer.in_channels, layer.out_channels, layer.kernel_size))
+            out.append(("Conv2d", layer.in_channels, layer.out_channels, pair(layer.kernel_size)))
         elif layer.type == "Linear":
             out.append(("Linear", layer.in_features, layer.out_features, None))
     return out
 
 
 def _show_layers(layers: list[tuple]) -> str:
-    return ", ".join(f"{t}({i}, {o}{', ' + '×'.join(map(str, k)) if k else ''})" for t, i, o, k in layers) or "none"
+    return ", ".join(f"{t}({i}, {o}{', ' + show_size(k) if t == 'Conv2d' else ''})" for t, i, o, k in layers) or "none"
 
 
 @pytest.mark.points(4)
@@ -80,6 +80,9 @@ def test_network_layers_and_weights(worker):
              _show_layers(layers), where)
     if d.weights != WEIGHTS:
         fail("number of weights of Net", f"{WEIGHTS:,}", f"{d.weights:,}", where)
+    if d.forward_error:
+        fail("Net's output for one 3×32×32 image", "shape [1, 10]", f"the forward pass raised {d.forward_error}",
+             where + ".forward")
     if d.output_shape != [1, 10]:
         fail("output shape of Net for one 3×32×32 image", "[1, 10]", str(d.output_shape), where)
 
