@@ -229,6 +229,7 @@ REPLIES: dict[str, Any] = {
     "loss_and_gradients": LossAndGradients,
     "sgd_step": Annotated[list[np.ndarray], MaxLen(10_000)],
     "train_and_predict": TrainingReply,
+    "variation_pieces": dict[Name, Owner],
     "transform_images": Annotated[list[Annotated[list[Any], MaxLen(10_000)]], MaxLen(100)],
     "criterion_values": Annotated[list[float], MaxLen(10_000)],
     "describe_optimizer": OptimizerDescription,

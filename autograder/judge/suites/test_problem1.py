@@ -33,7 +33,8 @@ import numpy as np
 import pytest
 import torch
 
-from autograder.judge.checks import as_array, as_float, expect_close, fail, pair, show_size
+from autograder.judge import layers
+from autograder.judge.checks import as_array, as_float, expect_close, fail, show_size
 
 pytestmark = pytest.mark.problem("problem1")
 
@@ -74,26 +75,21 @@ def shapes_match_reference(reference, shapes) -> bool:
     return sorted(shapes) == sorted(tuple(p.shape) for p in reference("problem1").Net().parameters())
 
 
-def layer_summary(layers) -> str:
-    parts = []
-    for layer in layers:
-        if layer.type == "Conv2d":
-            parts.append(f"Conv2d({layer.in_channels}→{layer.out_channels}, {show_size(layer.kernel_size)})")
-        elif layer.type == "Linear":
-            parts.append(f"Linear({layer.in_features}→{layer.out_features})")
+def layer_summary(described) -> str:
+    parts = [f"Conv2d({c.in_channels}→{c.out_channels}, {show_size(c.kernel_size)})"
+             for c in layers.convolutions(described)]
+    parts += [f"Linear({x.in_features}→{x.out_features})" for x in layers.linears(described)]
     return ", ".join(parts) or "no Conv2d or Linear layers"
 
 
 @pytest.mark.points(1)
 def test_module_tree(described):
     """Two Conv2d (1→6, 6→16, 5×5) and three Linear (400→120→84→10)"""
-    layers = described.layers
-    convs = Counter((l.in_channels, l.out_channels, pair(l.kernel_size))
-                    for l in layers if l.type == "Conv2d")
-    linears = Counter((l.in_features, l.out_features) for l in layers if l.type == "Linear")
+    convs = Counter((c.in_channels, c.out_channels, c.kernel_size) for c in layers.convolutions(described))
+    linears = Counter((x.in_features, x.out_features) for x in layers.linears(described))
     if convs != CONVS or linears != LINEARS:
         fail("the layers of Net()", "Conv2d(1→6, 5×5), Conv2d(6→16, 5×5), Linear(400→120), "
-             "Linear(120→84), Linear(84→10)", layer_summary(layers), WHERE_NET)
+             "Linear(120→84), Linear(84→10)", layer_summary(described), WHERE_NET)
 
 
 @pytest.mark.points(1)
