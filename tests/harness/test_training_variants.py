@@ -169,8 +169,8 @@ def test_pieces_that_belong_together_and_the_tutorials_zero_grad(variant, tmp_pa
     assert any("ends in log_softmax" in r for r in remarks), remarks
 
     biases_only = variant("biases_only", {}, {"problem3_6.py": DECAY_ON_WEIGHTS_ONLY.replace(
-        'not name.endswith("bias")]', 'name.endswith("bias")]', 1).replace(
-        'if name.endswith("bias")]', 'if not name.endswith("bias")]', 1)})
+        '"params": decay, "weight_decay": 5e-4}, {"params": no_decay, "weight_decay": 0}',
+        '"params": decay, "weight_decay": 0}, {"params": no_decay, "weight_decay": 5e-4}')})
     result = grade_folder(biases_only, tmp_path / "out2", suites("problem3_6"))
     assert "problem3_6::test_weight_decay_on_every_parameter" in lost(result)
     assert "no decay on conv1.weight" in by_key(result)["problem3_6::test_weight_decay_on_every_parameter"].feedback.found
