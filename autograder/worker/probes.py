@@ -14,7 +14,7 @@ import numpy as np
 
 from autograder.common.contract import BY_MODULE
 from autograder.common.protocol import ImportReply, Layer, LayerCall, LossAndGradients, NetDescription, Parameter
-from autograder.worker.context import WorkerContext
+from autograder.worker.context import WorkerContext, where_in_submission
 from autograder.worker.registry import probe
 
 
@@ -132,10 +132,12 @@ def describe_net(ctx: WorkerContext, module: str, input_shape: list[int]) -> Net
         else:
             forward_error = f"Net's forward pass returned a {type(out).__name__[:200]}, not a tensor"
     except Exception as exc:  # noqa: BLE001 — reported to the judge, which charges it where it lives
-        from autograder.worker.main import describe_exception
-
-        error = describe_exception(exc, ctx.submission)
-        forward_error = f"{error.where + ': ' if error.where else ''}{error.type}: {error.message}"
+        where = where_in_submission(exc.__traceback__, ctx.submission)
+        try:
+            message = str(exc)[:1000]
+        except BaseException:  # a hostile __str__
+            message = "<the exception's message could not be read>"
+        forward_error = f"{where + ': ' if where else ''}{type(exc).__name__[:200]}: {message}"
     finally:
         for h in handles:
             h.remove()

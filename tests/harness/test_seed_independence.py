@@ -198,6 +198,8 @@ VARIANTS: dict[str, tuple[dict[str, str], dict[str, list[tuple[str, str]]], dict
         "test_no_overflow_on_large_inputs": 3}),
     "wrong_input_channels": ({}, {"problem1.py": [("nn.Conv2d(1, 6, 5)", "nn.Conv2d(3, 6, 5)")]},
                              {"test_module_tree": 1, "test_parameters": 1}),
+    "forward_fails": ({}, {"problem1.py": [("F.max_pool2d(F.relu(self.conv2(x)), 2)", "F.max_pool2d(F.relu(self.conv2(x)), 3)")]},
+                      {"test_output_shape": 1, "test_forward_equivalence": 4}),
     "own_layers_textbook_batch": ({"problem1.py": OWN_CONV_LENET, "problem4.py": TEXTBOOK_BATCH}, {}, {}),
     "float32_log2_clip": ({"problem5.py": FLOAT32_LOG2, "problem4.py": SOFTMAX32}, {}, {}),
     "loops_without_delta": ({"problem5.py": NO_DELTA}, {}, {}),
