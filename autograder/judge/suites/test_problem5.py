@@ -2,7 +2,8 @@
 
 Split: each of the three functions 4 (the homework's example 2, random cases 2), and plain lists
 accepted as well as arrays 2 (judged against the function's own answer for arrays, so a wrong
-formula is not charged twice).
+formula is not charged twice). Lists earn points here, unlike in problem 4: the homework's own
+code calls the three functions on lists (``prediction = [0.001, 0.9, 0.001, 0.098]``).
 
 Conventions decided here:
 * ``MSE`` is the homework's ½·Σ(y−t)². A mean-based answer (Σ/n) or one without the ½ is a
