@@ -23,6 +23,11 @@ name starts with ``[NOT GRADED]``, it carries the tag ``not-graded``, its output
 "NOT GRADED — no points were lost for this check", and the top-level output says the score is
 incomplete and must be rerun. Such results should not be published as final grades.
 
+**Advisory checks in Gradescope.** An advisory check (no points either way: a remark for the
+student, such as problem 4's note on lists) is neither passed nor failed, so its document has no
+``status`` (the specification makes it optional); its name starts with ``[ADVICE]``, it carries the
+tag ``advice``, and its output begins with "ADVICE — no points either way".
+
 JSON has no nan or infinity: every non-finite float is written as ``null`` (`finite`). Reading
 back, a ``null`` in a loss curve becomes nan again, so a curve keeps its length and its gaps.
 """
@@ -39,12 +44,33 @@ from autograder.common.student_view import StudentCheck, StudentView, strip_path
 
 NOT_GRADED_TAG = "not-graded"
 NOT_GRADED_PREFIX = "[NOT GRADED] "
+ADVICE_TAG = "advice"
+ADVICE_PREFIX = "[ADVICE] "
+
+
+def _gradescope_check(number: int, t: TestResult | StudentCheck) -> dict[str, Any]:
+    """The fields a Gradescope test has in both documents: a not-graded check is "failed" and
+    marked, an advisory one has no status (it is neither), the rest pass or fail."""
+    not_graded = t.outcome is Outcome.NOT_GRADED
+    advisory = not not_graded and t.advisory
+    prefix = NOT_GRADED_PREFIX if not_graded else ADVICE_PREFIX if advisory else ""
+    tags = [t.problem] + ([NOT_GRADED_TAG] if not_graded else [ADVICE_TAG] if advisory else [])
+    test: dict[str, Any] = {"score": t.points, "max_score": t.max_points}
+    if not advisory:
+        test["status"] = "passed" if t.outcome is Outcome.PASSED else "failed"
+    test |= {"name": prefix + t.name, "number": str(number), "output": _test_output(t),
+             "tags": tags, "visibility": t.visibility.value}
+    return test
 
 
 def _test_output(t: TestResult | StudentCheck) -> str:
     lines: list[str] = []
     if t.outcome is Outcome.NOT_GRADED:
         lines.append("NOT GRADED — no points were lost for this check; it must be rerun.")
+        if t.message:
+            lines.append(t.message)
+    elif t.advisory:
+        lines.append("ADVICE — no points either way.")
         if t.message:
             lines.append(t.message)
     elif t.message:
@@ -59,18 +85,7 @@ def _test_output(t: TestResult | StudentCheck) -> str:
 
 
 def _gradescope_test(number: int, t: TestResult) -> dict[str, Any]:
-    not_graded = t.outcome is Outcome.NOT_GRADED
-    return {
-        "score": t.points,
-        "max_score": t.max_points,
-        "status": "passed" if t.outcome is Outcome.PASSED else "failed",
-        "name": (NOT_GRADED_PREFIX if not_graded else "") + t.name,
-        "number": str(number),
-        "output": _test_output(t),
-        "tags": [t.problem] + ([NOT_GRADED_TAG] if not_graded else []),
-        "visibility": t.visibility.value,
-        "extra_data": {"id": t.id, "outcome": t.outcome.value},
-    }
+    return _gradescope_check(number, t) | {"extra_data": {"id": t.id, "outcome": t.outcome.value}}
 
 
 def _model_without_losses(result: SubmissionResult) -> dict[str, Any]:
@@ -123,16 +138,7 @@ def gradescope(result: SubmissionResult) -> dict[str, Any]:
 def student_document(view: StudentView) -> dict[str, Any]:
     """feedback.json: the student's view as a Gradescope results document — only the checks shown,
     the student-safe summary, and the loss curves; nothing of the grading machine."""
-    tests = []
-    for i, c in enumerate(view.checks, start=1):
-        not_graded = c.outcome is Outcome.NOT_GRADED
-        tests.append({
-            "score": c.points, "max_score": c.max_points,
-            "status": "passed" if c.outcome is Outcome.PASSED else "failed",
-            "name": (NOT_GRADED_PREFIX if not_graded else "") + c.name, "number": str(i),
-            "output": _test_output(c), "tags": [c.problem] + ([NOT_GRADED_TAG] if not_graded else []),
-            "visibility": c.visibility.value,
-        })
+    tests = [_gradescope_check(i, c) for i, c in enumerate(view.checks, start=1)]
     return {
         "score": view.score,
         "execution_time": 0.0,

@@ -27,7 +27,7 @@ from autograder.common import budgets
 from autograder.common import config as cfg
 from autograder.common import results_json
 from autograder.common.contract import BY_MODULE, PROBLEMS
-from autograder.common.results import Outcome, Status, TestResult, Visibility
+from autograder.common.results import Outcome, Status, TestResult, Visibility, pending_text
 from autograder.judge.outcomes import classify, feedback_text
 from autograder.judge.references import import_ahead, reference_module
 from autograder.judge.session import GradingSession, session_for
@@ -238,8 +238,10 @@ class GradingPlugin:
         terminalreporter.section(f"hw3 score: {r.student}")
         for p in r.problems():
             terminalreporter.write_line(p.line())
-        terminalreporter.write_line(f"{'total':<11} {r.score:g} / {r.max_score:g}   "
+        terminalreporter.write_line(f"{'total':<11} {r.score:g} / {r.out_of:g}   "
                                     f"[seed {r.seed}, budget {r.budget}, device {r.device}, sandbox {r.sandbox or '-'}]")
+        if not r.final:
+            terminalreporter.write_line(f"NOT FINAL: {pending_text(r)}")
         if r.status is not Status.GRADED:
             terminalreporter.write_line(f"status: {r.status.value} — {r.status_reason}")
 

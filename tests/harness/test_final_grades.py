@@ -14,6 +14,7 @@ import pytest
 from autograder.common import results_json
 from autograder.common import results as model
 from autograder.common.results import Outcome, PendingKind, Status, SubmissionResult
+from autograder.common.student_view import student_view
 from autograder.orchestrator import class_run, exit_status, runner
 from autograder.orchestrator.report import render, views
 from html_tree import parse
@@ -193,6 +194,9 @@ def test_a_run_with_an_ungradable_folder_says_so_and_exits_5(tmp_path: Path) -> 
     assert "hw3_softmax.py" in misnamed.by_id("unused-files").text
     feedback = parse((tmp_path / "out" / "20170001" / "feedback.html").read_text(encoding="utf-8"))
     assert [li.text for li in feedback.by_id("unused-files").find_all("li")] == ["notes.txt"]
+    log = (tmp_path / "out" / "20170001" / "judge.log").read_text(encoding="utf-8")
+    total = next(line for line in log.splitlines() if line.startswith("total "))
+    assert "/ 100" in total and "NOT FINAL: 90 points pending" in log, log[-2000:]
 
 
 # -- advisory checks -------------------------------------------------------------------------------
@@ -211,6 +215,14 @@ def test_an_advisory_check_is_advice_never_a_pass(tmp_path: Path) -> None:
     stats = views.class_view([r, other])
     assert advice.id not in {s.id for s in stats.tests}  # no pass rate for what passes nothing
     assert [(a.id, a.advised, a.checked) for a in stats.advice if a.id == advice.id] == [(advice.id, 1, 2)]
+    # Gradescope has only "passed" and "failed": advice is neither, in both documents
+    documents = (results_json.gradescope(r), results_json.student_document(student_view(r)))
+    for document in documents:
+        check = next(t for t in document["tests"] if "not row-wise" in t["output"])
+        assert "status" not in check and check["name"].startswith("[ADVICE] ")
+        assert "advice" in check["tags"] and check["output"].startswith("ADVICE — no points either way")
+        graded = [t for t in document["tests"] if "advice" not in t["tags"]]
+        assert graded and all(t["status"] in ("passed", "failed") for t in graded)
 
 
 # -- --problems spellings --------------------------------------------------------------------------
