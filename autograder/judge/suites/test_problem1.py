@@ -107,9 +107,6 @@ def test_parameters(described):
              f"{described.weights:,}", WHERE_NET)
 
 
-OUTPUT_CHECK = "the output-shape check (net(torch.randn(1, 1, 32, 32)))"
-
-
 @pytest.mark.points(1)
 def test_output_shape(described, reference, remark):
     """The output for one 1×1×32×32 input has shape (1, 10)"""
@@ -133,9 +130,6 @@ def test_forward_equivalence(worker, described, ref_net, rng, remark):
         remark("forward pass not compared: the parameter shapes differ from the reference's "
                "(charged once, in the structure checks)")
         return
-    if described.forward_error:
-        fail("net(x) for 3 random inputs, with the reference's weights loaded", "the reference's outputs",
-             f"the forward pass raised {described.forward_error}", WHERE_NET + ".forward")
     x = rng.normal(0, 1, size=(3, 1, 32, 32)).astype(np.float32)
     found = worker.call("forward", module="problem1", weights=weights, inputs=x, doing="running forward")
     with torch.no_grad():
