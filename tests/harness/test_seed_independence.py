@@ -22,6 +22,7 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 
+from code_mutations import disguise
 from conftest import GRADED, REFERENCE
 from autograder.common import config as cfg
 from autograder.common.results import Outcome
@@ -229,6 +230,8 @@ VARIANTS: dict[str, tuple[dict[str, str], dict[str, list[tuple[str, str]]], dict
     "float32_log2_clip": ({"problem5.py": FLOAT32_LOG2, "problem4.py": SOFTMAX32}, {}, {}),
     "loops_without_delta": ({"problem5.py": NO_DELTA}, {}, {}),
     "textbook_batch_losses": ({"problem5.py": TEXTBOOK_BATCH_LOSSES}, {}, {"test_lists_and_arrays": 2}),
+    "disguised": ({f"problem{n}.py": disguise((REFERENCE / f"problem{n}.py").read_text(encoding="utf-8"), seed=n)
+                   for n in (1, 4, 5)}, {}, {}),
     "sequential": ({}, {}, {}),
     "vectorised": ({}, {}, {}),
     "textbook": ({}, {}, {}),
