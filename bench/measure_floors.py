@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from autograder.common import budgets  # noqa: E402
 from autograder.judge import cifar  # noqa: E402
 from autograder.common.config import GradingConfig  # noqa: E402
+from autograder.judge import sequential  # noqa: E402
 
 
 def reference_lookup(module: str, name: str) -> Any:
@@ -42,6 +43,30 @@ def reference_lookup(module: str, name: str) -> Any:
     if str(ROOT / "autograder" / "judge" / "reference") not in sys.path:
         sys.path.insert(0, str(ROOT / "autograder" / "judge" / "reference"))
     return getattr(importlib.import_module(module), name)
+
+
+VARIANTS: dict[str, tuple[str, str, Any]] = {
+    # name: (the problem whose slot it fills, the piece, a factory of the piece)
+    "sgd-lr0.01": ("problem3_2", "make_optimizer",
+                   lambda: lambda net: __import__("torch").optim.SGD(net.parameters(), lr=0.01, momentum=0.9)),
+    "sgd-lr0.03": ("problem3_2", "make_optimizer",
+                   lambda: lambda net: __import__("torch").optim.SGD(net.parameters(), lr=0.03, momentum=0.9)),
+    "adam-lr0.01": ("problem3_2", "make_optimizer",
+                    lambda: lambda net: __import__("torch").optim.Adam(net.parameters(), lr=0.01)),
+    "sgd-lr0.0001": ("problem3_2", "make_optimizer",
+                     lambda: lambda net: __import__("torch").optim.SGD(net.parameters(), lr=0.0001, momentum=0.9)),
+}
+"""Runs that should fail, some of them late (a learning rate that diverges after a while, a loss
+that stops falling): `--problems variant:NAME` measures them like the reference's problems, to see
+that a sequential budget never ends one of them early with a pass (docs/training.md)."""
+
+
+def lookup_for(problem: str) -> tuple[str, Any]:
+    """(the slot trained, the name lookup) of a reference problem or ``variant:NAME``."""
+    if not problem.startswith("variant:"):
+        return problem, reference_lookup
+    slot, piece, make = VARIANTS[problem.split(":", 1)[1]]
+    return slot, lambda module, name: make() if name == piece else reference_lookup(module, name)
 
 
 def measure(data_path: Path | None, cache: Path, budget_names: list[str], seeds: list[int],
@@ -67,12 +92,14 @@ def measure(data_path: Path | None, cache: Path, budget_names: list[str], seeds:
         missing = [budgets.budget(n) for n in budget_names if (n, seed, problem) not in earlier]
         if not missing:
             continue
+        slot, lookup = lookup_for(problem)
+
         def steps(b: budgets.Budget) -> int:
-            return b.steps_for(problem)
+            return b.steps_for(slot)
 
         longest = max(missing, key=steps)
-        shorter = [budgets.budget(n) for n in budgets.BUDGETS if steps(budgets.budget(n)) < steps(longest)]
-        pieces = training.pieces_for(problem, reference_lookup)
+        shorter = [budgets.budget(n) for n in budgets.FIXED if steps(budgets.budget(n)) < steps(longest)]
+        pieces = training.pieces_for(slot, lookup)
         started = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):
             run = training.run_training(pieces, data, steps=steps(longest), seed=seed, device=device,
@@ -92,6 +119,7 @@ def measure(data_path: Path | None, cache: Path, budget_names: list[str], seeds:
                 "first_tenth_loss": float(np.mean(losses[:tenth])),
                 "last_tenth_loss": float(np.mean(losses[-tenth:])),
                 "steps_run": min(run.steps_run, b.steps), "stopped": run.stopped,
+                "finite": bool(np.all(np.isfinite(losses))), "rising": sequential.loss_rising(np.asarray(losses)),
                 "seconds": seconds, "run_steps": longest.steps, "device": device,
             }
             before = earlier.get((name, seed, problem))
@@ -125,29 +153,40 @@ def proposed_floor(worst: float) -> float:
 
 
 def table(records: list[dict[str, Any]]) -> str:
-    """Markdown: accuracy per seed, worst, mean, proposed floor and the floor in force."""
+    """Markdown per fixed budget: the accuracies' tail over the seeds (worst, the five lowest, mean,
+    standard deviation), the smallest loss drop, the proposed floor (worst − margin) and the floor
+    in force; at the checkpoints of the adaptive budget, the early-pass bar and the seeds that clear
+    it with a loss finite and not rising."""
     lines = []
-    for name in budgets.BUDGETS:
+    for name in budgets.FIXED:
         b = budgets.budget(name)
-        rows = [r for r in records if r["budget"] == name and r["steps"] == b.steps_for(r["problem"])]
+        rows = [r for r in records if r["budget"] == name and r["steps"] == b.steps_for(lookup_for(r["problem"])[0])]
         if not rows:
             continue
-        seeds = sorted({r["seed"] for r in rows})
         fewer = "".join(f" ({p}: {n:,})" for p, n in b.shorter)
-        lines += [f"**{name}** — {b.steps:,} mini-batches of 4{fewer}, accuracy on {b.test_images:,} test "
-                  f"images, seeds {', '.join(map(str, seeds))}", "",
-                  "| problem | accuracy per seed (%) | worst | mean | loss drop (min) | proposed floor | floor |",
-                  "|---|---|---|---|---|---|---|"]
-        for problem in budgets.TRAINED:
-            got = sorted((r for r in rows if r["problem"] == problem), key=lambda r: r["seed"])
+        early = name in budgets.EARLY_MARGIN
+        lines += [f"**{name}** — {b.steps:,} mini-batches of 4{fewer}, accuracy on {b.test_images:,} test images", "",
+                  "| problem | seeds | worst | five lowest (%) | mean | sd | loss drop (min) | proposed floor | floor |"
+                  + (" early-pass bar | seeds ending early |" if early else ""),
+                  "|---|---:|---:|---|---:|---:|---:|---:|---:|" + ("---:|---|" if early else "")]
+        variants = sorted({r["problem"] for r in rows if r["problem"].startswith("variant:")})
+        for problem in [*budgets.TRAINED, *variants]:
+            got = sorted((r for r in rows if r["problem"] == problem), key=lambda r: r["accuracy"])
             if not got:
                 continue
-            acc = [r["accuracy"] for r in got]
+            acc = np.array([r["accuracy"] for r in got])
             drop = min(r["first_tenth_loss"] - r["last_tenth_loss"] for r in got)
-            lines.append(
-                f"| {problem} | {' '.join(f'{100 * a:.1f}' for a in acc)} | {100 * min(acc):.1f} | "
-                f"{100 * np.mean(acc):.1f} | {drop:.2f} | {100 * proposed_floor(min(acc)):.0f} | "
-                f"{100 * budgets.floor(name, problem):.0f} |")
+            slot = lookup_for(problem)[0]
+            row = (f"| {problem} | {len(acc)} | {100 * acc.min():.1f} | {' '.join(f'{100 * a:.1f}' for a in acc[:5])} | "
+                   f"{100 * acc.mean():.1f} | {100 * acc.std(ddof=1) if len(acc) > 1 else 0:.1f} | {drop:.2f} | "
+                   f"{100 * proposed_floor(acc.min()):.0f} | {100 * budgets.floor(name, slot):.0f} |")
+            if early:
+                bar = budgets.early_pass(name, slot)
+                known = [r for r in got if "rising" in r]
+                ends = sum(1 for r in known if r["accuracy"] >= bar and r["finite"] and not r["rising"])
+                row += (f" {100 * bar:.0f} | {ends} of {len(known)}"
+                        + (f" (+{len(got) - len(known)} without a loss record)" if len(known) < len(got) else "") + " |")
+            lines.append(row)
         lines.append("")
     return "\n".join(lines)
 
@@ -174,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, default=os.environ.get("AUTOGRADE_DATA") or None,
                    help="CIFAR-10 (as for the grader's --data) [env AUTOGRADE_DATA]")
-    p.add_argument("--cache", type=Path, default=Path(os.environ.get("AUTOGRADE_CACHE") or GradingConfig.cache))
+    p.add_argument("--cache", type=Path, default=Path(os.environ.get("AUTOGRADE_CACHE") or Path.home() / ".cache" / "hw3-autograder"))
     p.add_argument("--budgets", default="quick,standard")
     p.add_argument("--seeds", type=int, default=5, help="seeds 0 … N-1")
     p.add_argument("--first-seed", type=int, default=0)

@@ -24,7 +24,7 @@ from autograder.common.budgets import BUDGETS as BUDGET_TABLE
 from autograder.common.budgets import TRAINED
 
 BUDGETS = tuple(BUDGET_TABLE)
-DEFAULT_BUDGET = "standard"
+DEFAULT_BUDGET = "adaptive"
 DEVICES = ("auto", "cpu", "cuda")
 SANDBOXES = ("bubblewrap", "limits-only")
 
@@ -47,8 +47,9 @@ HELP = {
             "(train/<class>/*.jpg, test/<class>/*.jpg) or that tree as .tar.gz; a relative path is "
             f"taken from the current folder [env {ENV['data']}; default: the project's own "
             "data/cifar10-jpeg.tar.gz, else ./data as a torchvision root]",
-    "budget": f"training budget: quick (CI), standard (default) or full (the homework's 2 epochs) "
-              f"[env {ENV['budget']}]",
+    "budget": f"training budget: adaptive (default: one run checked at quick's, standard's and "
+              f"full's lengths, ended as soon as its pass is certain), or one fixed length: quick "
+              f"(CI), standard or full (the homework's 2 epochs) [env {ENV['budget']}]",
     "device": "where training runs: auto (CUDA when a GPU is usable), cpu or cuda "
               f"[env {ENV['device']}]",
     "sandbox": "bubblewrap (default; grading stops when it cannot run) or limits-only (no "

@@ -188,16 +188,21 @@ class EvaluateReply:
 @dataclass(frozen=True)
 class TrainingRequest:
     """Train ``module`` for ``steps`` mini-batches of 4 with ``seed``, then predict the first
-    ``test_count`` test images."""
+    ``test_count`` test images; with ``checkpoints`` ((step, test images), …, before ``steps``)
+    the run pauses at each for the judge's word (a sequential budget)."""
 
     module: Name
     steps: Count
     seed: Annotated[int, Between(0, 2**63 - 1)]
     test_count: Count
+    checkpoints: tuple[tuple[int, int], ...] = ()
 
     def args(self) -> dict[str, Any]:
         """The probe's arguments, ``module`` aside (it is the call's own)."""
-        return {"steps": self.steps, "seed": self.seed, "test_count": self.test_count}
+        args: dict[str, Any] = {"steps": self.steps, "seed": self.seed, "test_count": self.test_count}
+        if self.checkpoints:
+            args["checkpoints"] = [list(c) for c in self.checkpoints]
+        return args
 
 
 @dataclass(frozen=True)
@@ -219,6 +224,11 @@ class TrainingReply:
     predict_seconds: Seconds
     checkpoints: dict[str, Annotated[np.ndarray, ArrayOf("iu", 1)]] = field(default_factory=dict)
     """For measurements only: predictions after some earlier steps, by step."""
+    paused_at: Count | None = None
+    """A sequential run waiting at this checkpoint for the judge's word (`resume_training`):
+    ``predictions`` and ``losses`` are those of the run so far."""
+    ended_at: Count | None = None
+    """The checkpoint at which the judge ended a sequential run (its final reply)."""
 
 
 REPLIES: dict[str, Any] = {
@@ -229,6 +239,7 @@ REPLIES: dict[str, Any] = {
     "loss_and_gradients": LossAndGradients,
     "sgd_step": Annotated[list[np.ndarray], MaxLen(10_000)],
     "train_and_predict": TrainingReply,
+    "resume_training": TrainingReply,
     "variation_pieces": dict[Name, Owner],
     "transform_images": Annotated[list[Annotated[list[Any], MaxLen(10_000)]], MaxLen(100)],
     "criterion_values": Annotated[list[float], MaxLen(10_000)],

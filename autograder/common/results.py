@@ -172,6 +172,14 @@ class TrainingRecord:
     stopped_early: str = ""
     """Why the run stopped before its budget (e.g. the loss became nan), or empty."""
     seconds: float = 0.0
+    checkpoint: str = ""
+    """Under a sequential budget, the checkpoint (a fixed budget's length) at which the run's
+    verdict was reached; empty under a fixed budget."""
+    checkpoints: list[str] = field(default_factory=list)
+    """Under a sequential budget, each checkpoint's word on the run, in order: why it went on or ended."""
+    cached: str = ""
+    """Where the run came from when it was not trained in this grading: the grading whose run
+    this is (a training cache entry made with exactly the same inputs), or empty."""
 
 
 @dataclass

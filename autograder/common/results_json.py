@@ -114,6 +114,7 @@ def gradescope(result: SubmissionResult) -> dict[str, Any]:
         "training": [
             {"problem": r.problem, "accuracy": r.accuracy, "floor": r.floor, "per_class": r.per_class,
              "steps": r.steps, "steps_run": r.steps_run, "stopped_early": r.stopped_early,
+             "checkpoint": r.checkpoint, "checkpoints": list(r.checkpoints), "cached": r.cached,
              "pieces": dict(r.pieces), "losses": list(r.losses)}
             for r in result.training
         ],

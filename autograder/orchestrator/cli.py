@@ -1,7 +1,7 @@
 """The `autograde` command: grade submission folders and write results and reports.
 
     autograde SUBMISSION_DIR... [--out DIR] [--jobs N] [--device auto|cpu|cuda] [--data PATH]
-              [--budget quick|standard|full] [--seed N] [...]
+              [--budget adaptive|quick|standard|full] [--seed N] [...]
     autograde report DIR            re-render the HTML reports from existing results, merge the
                                     manual points (DIR/manual.csv or --manual FILE), write the
                                     students' feedback.html (--published once grades are released)

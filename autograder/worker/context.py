@@ -21,6 +21,9 @@ class WorkerContext:
     modules: dict[str, Any]
     stand_ins: Callable[[], list[str]] = field(default=list)
     """The inert stand-ins the student's code has been given so far (`autograder.worker.stand_ins`)."""
+    paused: dict[str, Any] = field(default_factory=dict)
+    """Sequential training runs waiting at a checkpoint for the judge's word, by module
+    (`autograder.worker.training.SequentialRun`)."""
 
     def module(self, name: str) -> Any:
         """Import a submission module by its contract name (cached for this worker's life)."""

@@ -14,8 +14,11 @@ measured with exactly the code that grades.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
+import queue
 import random
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,6 +164,8 @@ class _Run:
     stale_gradients: int = 0
     """Backward passes (among the first CHECKED_FORWARDS) that began with gradients of the previous step."""
     checked_forwards: int = 0
+    ended_at: int | None = None
+    """The checkpoint at which a sequential run was ended by the judge's word."""
 
 
 def loss_value(loss: Any, where: str) -> float:
@@ -343,8 +348,11 @@ class _TransformedImages(torch.utils.data.Dataset):
         return apply_transform(self.transform, self.images[i], self.name), int(self.labels[i])
 
 
-def _student_loader(data: TrainingData, pieces: Pieces, steps: int, seed: int, device: str) -> Any:
-    """The loader handed to the student's ``train``: batch 4, seeded order, ``steps`` batches in all."""
+def _student_loader(data: TrainingData, pieces: Pieces, steps: int, seed: int, device: str,
+                    run: _Run | None = None) -> Any:
+    """The loader handed to the student's ``train``: batch 4, seeded order, ``steps`` batches in all.
+    Once ``run`` has stopped (a non-finite loss, the end of a sequential run at a checkpoint) the
+    loader hands out nothing more: even a loop that swallows every exception ends there."""
     assert pieces.train_transform is not None
     name = pieces.where.get("transform", "transform")
     dataset: torch.utils.data.Dataset
@@ -357,6 +365,8 @@ def _student_loader(data: TrainingData, pieces: Pieces, steps: int, seed: int, d
                             generator=torch.Generator().manual_seed(seed))
 
     def collate(batch: list[Any] | _Batch) -> Any:
+        if run is not None and (run.stopped or run.ended_at is not None):
+            raise _Stop
         inputs, labels = (batch.inputs, batch.labels) if isinstance(batch, _Batch) else default_collate(batch)
         return inputs.to(device), labels.to(device)
 
@@ -386,7 +396,10 @@ def _grader_loop(net: nn.Module, optimizer: Any, criterion: Callable[..., Any], 
             _mark_nonfinite(run, value)
             return
         loss.backward()
-        optimizer.step()
+        try:
+            optimizer.step()
+        except _Stop:  # ended at a checkpoint (`_checkpoint_hook`)
+            return
 
 
 def predict(net: nn.Module, images: np.ndarray, transform: Callable[[Any], Any] | None, device: str,
@@ -410,28 +423,43 @@ def predict(net: nn.Module, images: np.ndarray, transform: Callable[[Any], Any] 
     return out
 
 
+Decide = Callable[[TrainingReply], bool]
+"""Asked at each checkpoint of a sequential run with what the run looks like there (the
+predictions of that checkpoint's test images, the losses so far): go on (True) or end the run
+there (False)."""
+
+
 def _checkpoint_hook(net: nn.Module, run: _Run, checkpoints: dict[int, int], predict_at: Callable[[int], np.ndarray],
-                     out: dict[int, np.ndarray]) -> Callable[..., None]:
+                     out: dict[int, np.ndarray], decide: Callable[[int, np.ndarray], bool] | None) -> Callable[..., None]:
     """After the optimizer's step k (a key of ``checkpoints``), predict the first checkpoints[k] test
-    images; training state is left as it was (eval mode only for the prediction, no gradients)."""
+    images; training state is left as it was (eval mode only for the prediction, no gradients).
+    With ``decide``, the run then goes on or ends there: the next call of the criterion (the
+    student's loop) or the grader's loop stops, so the net is exactly what a run of k steps left."""
 
     def hook(*_: Any) -> None:
         k = run.optimizer_steps
-        if k in checkpoints and k not in out:
+        if k in checkpoints and k not in out and len(run.losses) == k:
             was_training = net.training
             out[k] = predict_at(checkpoints[k])
             net.train(was_training)
+            if decide is not None and not decide(k, out[k]):
+                run.ended_at = k
+                run.steps = k  # the criterion's next call stops the student's loop
+                raise _Stop
 
     return hook
 
 
 def run_training(pieces: Pieces, data: TrainingData, *, steps: int, seed: int, device: str = "cpu",
-                 test_count: int | None = None, checkpoints: dict[int, int] | None = None) -> TrainingReply:
+                 test_count: int | None = None, checkpoints: dict[int, int] | None = None,
+                 decide: Decide | None = None) -> TrainingReply:
     """Train once under a budget of ``steps`` mini-batches, then predict the test images.
 
-    ``checkpoints`` (for measurements only, ``{step: test images}``) also predicts after those steps:
-    a shorter budget's run is the start of a longer one (same order, same seed), so one run
-    measures several budgets.
+    ``checkpoints`` (``{step: test images}``) also predicts after those steps: a shorter budget's
+    run is the start of a longer one (same order, same seed), so one run measures several budgets
+    (``bench/measure_floors.py``). With ``decide`` the run is sequential: at each checkpoint
+    ``decide`` is given the run as it stands there and says whether it goes on; a run ended at a
+    checkpoint replies what a run of that length would have (its predictions, its losses).
     """
     seed_everything(seed)
     started = time.perf_counter()
@@ -445,18 +473,40 @@ def run_training(pieces: Pieces, data: TrainingData, *, steps: int, seed: int, d
     name = pieces.where.get("transform", "transform")
     test_transform = pieces.test_transform
     at_checkpoints: dict[int, np.ndarray] = {}
+
+    def reply(predictions: np.ndarray, paused_at: int | None, predict_seconds: float) -> TrainingReply:
+        losses = run.losses[:paused_at] if paused_at is not None else run.losses
+        return TrainingReply(
+            losses=np.asarray(losses, dtype=np.float32),
+            steps_run=len(losses) if run.nonfinite_step is None else run.nonfinite_step,
+            stopped=run.stopped[:2000], nonfinite_step=run.nonfinite_step, optimizer_steps=run.optimizer_steps,
+            stale_gradients=run.stale_gradients, checked_forwards=run.checked_forwards, predictions=predictions,
+            owner=dict(pieces.owner), train_seconds=time.perf_counter() - started - predict_seconds,
+            predict_seconds=predict_seconds, paused_at=paused_at,
+            checkpoints={} if decide is not None else {str(k): v for k, v in at_checkpoints.items()})
+
+    predicting = [0.0]
     if checkpoints:
         def predict_at(count: int) -> np.ndarray:
+            began = time.perf_counter()
             images = data.test_images[:count]
             usable = test_transform if test_transform is None or not acts_as_baseline(
                 test_transform, images, name) else None
-            return predict(net, images, usable, device, name)
-        handles.append(optimizer.register_step_post_hook(
-            _checkpoint_hook(net, run, checkpoints, predict_at, at_checkpoints)))
+            with torch.no_grad():
+                out = predict(net, images, usable, device, name)
+            predicting[0] += time.perf_counter() - began
+            return out
+
+        def ask(k: int, predictions: np.ndarray) -> bool:
+            assert decide is not None
+            return decide(reply(predictions, k, predicting[0]))
+
+        handles.append(optimizer.register_step_post_hook(_checkpoint_hook(
+            net, run, checkpoints, predict_at, at_checkpoints, ask if decide is not None else None)))
     net.train()
     with onednn(device != "cpu"):  # off on the CPU: see `onednn`
         if pieces.train is not None:
-            loader, epochs = _student_loader(data, pieces, steps, seed, device)
+            loader, epochs = _student_loader(data, pieces, steps, seed, device, run)
             run.loader_batches = epochs * len(loader)
             criterion = ObservedCriterion(pieces.criterion, run, pieces.where["criterion"], before_backward)
             try:
@@ -467,15 +517,55 @@ def run_training(pieces: Pieces, data: TrainingData, *, steps: int, seed: int, d
             _grader_loop(net, optimizer, pieces.criterion, data, pieces, run, seed, device)
     for h in handles:
         h.remove()
+    if run.ended_at is not None:
+        ended = reply(at_checkpoints[run.ended_at], run.ended_at, predicting[0])
+        return dataclasses.replace(ended, paused_at=None, ended_at=run.ended_at)
     trained = time.perf_counter()
     images = data.test_images if test_count is None else data.test_images[:test_count]
     if test_transform is not None and acts_as_baseline(test_transform, images, name):
         test_transform = None
     predictions = predict(net, images, test_transform, device, name)
-    return TrainingReply(
-        losses=np.asarray(run.losses, dtype=np.float32),
-        steps_run=len(run.losses) if run.nonfinite_step is None else run.nonfinite_step,
-        stopped=run.stopped[:2000], nonfinite_step=run.nonfinite_step, optimizer_steps=run.optimizer_steps,
-        stale_gradients=run.stale_gradients, checked_forwards=run.checked_forwards, predictions=predictions,
-        owner=dict(pieces.owner), train_seconds=trained - started, predict_seconds=time.perf_counter() - trained,
-        checkpoints={str(k): v for k, v in at_checkpoints.items()})
+    return reply(predictions, None, predicting[0] + time.perf_counter() - trained)
+
+
+class SequentialRun:
+    """A sequential run (`run_training` with ``decide``) on a thread of its own, paused at each
+    checkpoint until the judge's word comes in a later probe (`training_probes.resume_training`):
+    the worker never holds the test labels, so the judge, which does, decides.
+
+    The student's code runs on this thread exactly as it would on the main one; what it raised is
+    raised again to the probe that waits, so the reply is the same as for a run made in one call.
+    """
+
+    def __init__(self, start: Callable[[Decide], TrainingReply]) -> None:
+        self._events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._answers: queue.Queue[bool] = queue.Queue()
+        self.paused = False
+        """Whether the run waits at a checkpoint for `resume`."""
+        self._thread = threading.Thread(target=self._main, args=(start,), name="sequential-training", daemon=True)
+        self._thread.start()
+
+    def _main(self, start: Callable[[Decide], TrainingReply]) -> None:
+        try:
+            self._events.put(("done", start(self._decide)))
+        except BaseException as exc:  # noqa: BLE001 — the probe that waits raises it
+            self._events.put(("error", exc))
+
+    def _decide(self, at: TrainingReply) -> bool:
+        self._events.put(("paused", at))
+        return self._answers.get()
+
+    def next(self) -> TrainingReply:
+        """The run at its next checkpoint (``paused_at`` set), or its end."""
+        kind, value = self._events.get()
+        self.paused = kind == "paused"
+        if kind == "error":
+            raise value
+        return value
+
+    def resume(self, go_on: bool) -> TrainingReply:
+        """Go on to the next checkpoint, or end the run where it waits (then its final reply)."""
+        if not self.paused:
+            raise RuntimeError("the run does not wait at a checkpoint")
+        self._answers.put(go_on)
+        return self.next()

@@ -19,8 +19,18 @@ from autograder.common.protocol import EvaluateReply, OptimizerDescription, Para
 from autograder.worker import baseline
 from autograder.worker.context import WorkerContext
 from autograder.worker.registry import probe
-from autograder.worker.training import (BATCH_SIZE, TrainingData, apply_transform, loss_value, pieces_for,
-                                        run_training, seed_everything)
+from autograder.worker.training import (BATCH_SIZE, SequentialRun, TrainingData, apply_transform, loss_value,
+                                        pieces_for, run_training, seed_everything)
+
+
+def _end_paused(ctx: WorkerContext, module: str) -> None:
+    """End a sequential run of ``module`` the judge left waiting (a retried run starts afresh)."""
+    run = ctx.paused.pop(module, None)
+    if run is not None and run.paused:
+        try:
+            run.resume(False)
+        except BaseException:  # noqa: BLE001 — that run is over; its error was not asked for
+            pass
 
 
 def defined_in(ctx: WorkerContext, module: str, name: str) -> bool:
@@ -45,13 +55,38 @@ def variation_pieces(ctx: WorkerContext, module: str) -> dict[str, str]:
 
 @probe
 def train_and_predict(ctx: WorkerContext, module: str, steps: int, seed: int,
-                      test_count: int | None = None) -> TrainingReply:
-    """Problem 2 or a variation trained under the budget; losses, predictions and observations."""
+                      test_count: int | None = None, checkpoints: list[list[int]] | None = None) -> TrainingReply:
+    """Problem 2 or a variation trained under the budget; losses, predictions and observations.
+
+    With ``checkpoints`` ([step, test images] pairs) the run is sequential: the reply is the run
+    at its first checkpoint (``paused_at``), and `resume_training` says whether it goes on."""
     if ctx.data is None:
         raise RuntimeError("the worker was started without the CIFAR-10 folder")
+    _end_paused(ctx, module)
     pieces = pieces_for(module, ctx.name, lambda m, n: defined_in(ctx, m, n))
-    return run_training(pieces, TrainingData.load(ctx.data), steps=steps, seed=seed,
-                        device=ctx.device, test_count=test_count)
+    data = TrainingData.load(ctx.data)
+    if not checkpoints:
+        return run_training(pieces, data, steps=steps, seed=seed, device=ctx.device, test_count=test_count)
+    at = {int(k): int(n) for k, n in checkpoints}
+    run = SequentialRun(lambda decide: run_training(pieces, data, steps=steps, seed=seed, device=ctx.device,
+                                                    test_count=test_count, checkpoints=at, decide=decide))
+    reply = run.next()
+    if reply.paused_at is not None:
+        ctx.paused[module] = run
+    return reply
+
+
+@probe
+def resume_training(ctx: WorkerContext, module: str, go_on: bool) -> TrainingReply:
+    """The sequential run of ``module`` goes on to its next checkpoint (or its end), or ends where
+    it waits; the reply is the run there."""
+    run = ctx.paused.pop(module, None)
+    if run is None:
+        raise RuntimeError(f"no training of {module} waits at a checkpoint")
+    reply = run.resume(bool(go_on))
+    if reply.paused_at is not None:
+        ctx.paused[module] = run
+    return reply
 
 
 @probe

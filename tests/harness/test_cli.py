@@ -24,7 +24,7 @@ def test_help_lists_every_option_with_its_meaning():
         ("--jobs N", "submissions graded at a time"),
         ("--device {auto,cpu,cuda}", "CUDA when a GPU is usable"),
         ("--data PATH", "CIFAR-10"),
-        ("--budget {quick,standard,full}", "training budget"),
+        ("--budget {quick,standard,full,adaptive}", "training budget"),
         ("--seed N", "reproduced"),
         ("--train-workers N", "trainings of one submission run side by side"),
         ("SUBMISSION_DIR", "a student's folder"),

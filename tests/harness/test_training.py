@@ -327,3 +327,89 @@ def test_floors_are_far_above_chance_and_grow_with_the_budget():
         b = budgets.budget(n)
         assert 2 * b.timeout() < b.check_timeout < b.judge_timeout, n
         assert b.submission_timeout < b.judge_timeout, n
+
+
+@pytest.mark.parametrize("where", ["student train", "grader loop"])
+def test_a_sequential_run_ended_at_a_checkpoint_is_the_run_of_that_length(data, where):
+    """A sequential budget stops a longer run at a checkpoint: the reply is what a fixed run of
+    that length replies (losses, predictions, steps), and a run that goes on is the longer run."""
+    make = student_pieces if where == "student train" else (lambda: variation_pieces(criterion=baseline.criterion))
+    short = training.run_training(make(), data, steps=8, seed=4, test_count=12)
+    long = training.run_training(make(), data, steps=24, seed=4, test_count=12)
+    seen: list[tuple[int, int]] = []
+
+    def stop_at_8(at):
+        seen.append((at.paused_at, len(at.losses)))
+        return False
+
+    ended = training.run_training(make(), data, steps=24, seed=4, test_count=12, checkpoints={8: 12, 16: 12},
+                                  decide=stop_at_8)
+    assert seen == [(8, 8)]
+    assert ended.ended_at == 8 and ended.paused_at is None and ended.steps_run == 8
+    np.testing.assert_array_equal(ended.losses, short.losses)
+    np.testing.assert_array_equal(ended.predictions, short.predictions)
+    went_on = training.run_training(make(), data, steps=24, seed=4, test_count=12, checkpoints={8: 12, 16: 12},
+                                    decide=lambda at: True)
+    assert went_on.ended_at is None and went_on.steps_run == 24
+    np.testing.assert_array_equal(went_on.losses, long.losses)
+    np.testing.assert_array_equal(went_on.predictions, long.predictions)
+
+
+def test_a_checkpoint_leaves_the_students_train_as_it_was(data):
+    """The prediction at a checkpoint runs in eval mode without gradients; the student's ``train``
+    finds its net in train mode with gradients on at every step, before and after."""
+    modes: list[tuple[bool, bool]] = []
+
+    def train(net, trainloader, criterion, optimizer, epochs):
+        for _ in range(epochs):
+            for inputs, labels in trainloader:
+                modes.append((net.training, torch.is_grad_enabled()))
+                optimizer.zero_grad()
+                criterion(net(inputs), labels).backward()
+                optimizer.step()
+
+    run = training.run_training(student_pieces(train=train), data, steps=16, seed=1, test_count=12,
+                                checkpoints={4: 12, 8: 12}, decide=lambda at: True)
+    assert run.steps_run == 16 and modes == [(True, True)] * 16
+
+
+def test_a_sequential_run_pauses_on_its_own_thread(data):
+    """The worker's side of a sequential budget: the run waits at each checkpoint until the
+    judge's word (`training.SequentialRun`); what the student's code raised reaches the probe."""
+    run = training.SequentialRun(lambda decide: training.run_training(
+        student_pieces(), data, steps=24, seed=4, test_count=12, checkpoints={8: 12, 16: 12}, decide=decide))
+    first = run.next()
+    assert first.paused_at == 8 and len(first.losses) == 8 and run.paused
+    second = run.resume(True)
+    assert second.paused_at == 16
+    final = run.resume(True)
+    assert final.paused_at is None and final.steps_run == 24 and not run.paused
+
+    def broken(net, trainloader, criterion, optimizer, epochs):
+        raise ValueError("the student's own error")
+
+    failing = training.SequentialRun(lambda decide: training.run_training(
+        student_pieces(train=broken), data, steps=24, seed=4, test_count=12, checkpoints={8: 12}, decide=decide))
+    with pytest.raises(ValueError, match="own error"):
+        failing.next()
+
+
+def test_a_sequential_run_ends_even_a_train_that_swallows_everything(data):
+    """A ``train`` that catches BaseException around its step still ends at the checkpoint: the
+    loader hands out no more mini-batches, so no forward pass follows the checkpoint."""
+    forwards = []
+
+    def swallowing(net, trainloader, criterion, optimizer, epochs):
+        for _ in range(epochs):
+            for inputs, labels in trainloader:
+                try:
+                    forwards.append(1)
+                    optimizer.zero_grad()
+                    criterion(net(inputs), labels).backward()
+                    optimizer.step()
+                except BaseException:
+                    pass
+
+    run = training.run_training(student_pieces(train=swallowing), data, steps=24, seed=0, test_count=12,
+                                checkpoints={8: 12}, decide=lambda at: False)
+    assert run.ended_at == 8 and len(forwards) == 8
