@@ -174,7 +174,10 @@ class NetDescription:
     parameters: Annotated[list[Parameter], MaxLen(10_000)]
     weights: Count
     output_shape: Shape
+    """Empty when the forward pass failed."""
     calls: Annotated[list[LayerCall], MaxLen(100_000)]
+    forward_error: Text = ""
+    """Why the forward pass on the probe's input failed ("" when it ran): 'file:line in f: Type: message'."""
 
 
 @dataclass(frozen=True)
@@ -265,6 +268,7 @@ REPLIES: dict[str, Any] = {
     "sgd_step": Annotated[list[np.ndarray], MaxLen(10_000)],
     "train_and_predict": TrainingReply,
     "resume_training": TrainingReply,
+    "variation_pieces": dict[Name, Owner],
     "transform_images": Annotated[list[Annotated[list[Any], MaxLen(10_000)]], MaxLen(100)],
     "criterion_values": Annotated[list[float], MaxLen(10_000)],
     "describe_optimizer": OptimizerDescription,

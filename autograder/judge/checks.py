@@ -107,3 +107,25 @@ def _show(array: np.ndarray) -> str:
         return np.array2string(array, precision=8, separator=", ")
     return (f"an array of shape {tuple(array.shape)} starting "
             f"{np.array2string(array.reshape(-1)[:4], precision=6, separator=', ')}")
+
+
+def pair(size: Any) -> Any:
+    """A layer's size as torch keeps it for 2-D layers: an int ``k`` is ``(k, k)``, a list a tuple.
+
+    A layer class of the student's own may keep ``kernel_size=5`` or ``[5, 5]`` where torch has
+    ``(5, 5)``; both mean the same. Anything else (None for a missing attribute, a padding mode)
+    is returned as it is, to be compared — and shown — as found.
+    """
+    if isinstance(size, int) and not isinstance(size, bool):
+        return (size, size)
+    if isinstance(size, (list, tuple)):
+        return tuple(size)
+    return size
+
+
+def show_size(size: Any) -> str:
+    """A size for feedback: '5×5' for (5, 5), '?' for a missing one."""
+    size = pair(size)
+    if isinstance(size, tuple):
+        return "×".join(str(v) for v in size)
+    return "?" if size is None else str(size)

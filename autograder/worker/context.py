@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -49,3 +50,13 @@ class MissingName(Exception):
     def __init__(self, module: str, attr: str) -> None:
         super().__init__(f"{module}.py does not define {attr!r}")
         self.module, self.attr = module, attr
+
+
+def where_in_submission(tb: Any, submission: Path) -> str | None:
+    """'problem4.py:12 in softmax' for the innermost frame of ``tb`` that lies in the submission."""
+    found = None
+    root = str(submission)
+    for frame in traceback.extract_tb(tb):
+        if frame.filename.startswith(root):
+            found = f"{Path(frame.filename).name}:{frame.lineno} in {frame.name}"
+    return found

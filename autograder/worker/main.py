@@ -37,7 +37,7 @@ from autograder.common import channel, typed, wire
 from autograder.common.contract import BY_MODULE, GRADING_ENVIRONMENT, STAND_INS
 from autograder.common.limits import ResourceLimits
 from autograder.common.protocol import TAMPERED, GpuMemory, ProbeError, ProbeReply, ProbeRequest, Ready, WorkerStart
-from autograder.worker.context import MissingName, WorkerContext
+from autograder.worker.context import MissingName, WorkerContext, where_in_submission
 from autograder.worker.integrity import Integrity
 from autograder.worker.registry import PROBES
 from autograder.worker.stand_ins import StandInFinder
@@ -79,16 +79,6 @@ def _drop_privileges(uid: int | None) -> None:
     os.setuid(uid)
     if os.getuid() != uid or os.geteuid() != uid:
         raise RuntimeError("could not drop privileges")
-
-
-def where_in_submission(tb: Any, submission: Path) -> str | None:
-    """'problem4.py:12 in softmax' for the innermost frame of ``tb`` that lies in the submission."""
-    found = None
-    root = str(submission)
-    for frame in traceback.extract_tb(tb):
-        if frame.filename.startswith(root):
-            found = f"{Path(frame.filename).name}:{frame.lineno} in {frame.name}"
-    return found
 
 
 def _is_cuda_oom(exc: BaseException) -> bool:

@@ -14,7 +14,7 @@ import numpy as np
 
 from autograder.common.contract import BY_MODULE
 from autograder.common.protocol import ImportReply, Layer, LayerCall, LossAndGradients, NetDescription, Parameter
-from autograder.worker.context import WorkerContext
+from autograder.worker.context import WorkerContext, where_in_submission
 from autograder.worker.registry import probe
 
 
@@ -94,9 +94,18 @@ def _size(value: Any) -> int | list[int] | str | None:
     return None
 
 
+def _attribute(layer: Any, attr: str) -> Any:
+    """``layer.attr``, or None when the student's layer lacks it or its property raises."""
+    try:
+        return getattr(layer, attr, None)
+    except Exception:  # noqa: BLE001 — a layer of the student's own: what is not there is None
+        return None
+
+
 @probe
 def describe_net(ctx: WorkerContext, module: str, input_shape: list[int]) -> NetDescription:
-    """The module tree, parameter shapes in order, and the shapes each layer outputs."""
+    """The module tree, parameter shapes in order, and the shapes each layer outputs; a forward
+    pass that fails is reported (``forward_error``), not raised, so the structure is still judged."""
     import torch
 
     net = _build(ctx, module)
@@ -106,7 +115,7 @@ def describe_net(ctx: WorkerContext, module: str, input_shape: list[int]) -> Net
     for qualname, m in net.named_modules():
         if qualname == "" or list(m.children()):
             continue
-        sizes = {attr: _size(getattr(m, attr, None)) for attr in SIZES}
+        sizes = {attr: _size(_attribute(m, attr)) for attr in SIZES}
         layers.append(Layer(name=qualname[:200], type=type(m).__name__[:200],
                             **{k: v for k, v in sizes.items() if v is not None}))
     params = [Parameter(name=n[:200], shape=list(p.shape)) for n, p in net.named_parameters()]
@@ -119,14 +128,26 @@ def describe_net(ctx: WorkerContext, module: str, input_shape: list[int]) -> Net
     names = {id(m): n for n, m in net.named_modules()}
     handles = [m.register_forward_hook(hook) for n, m in net.named_modules() if n and not list(m.children())]
     net.eval()
-    with torch.no_grad():
-        out = net(torch.zeros(*input_shape))
-    for h in handles:
-        h.remove()
-    if not isinstance(out, torch.Tensor):
-        raise TypeError(f"Net's forward pass returned a {type(out).__name__}, not a tensor")
+    forward_error, shape = "", []
+    try:  # the layers and parameters are described even when the forward pass fails
+        with torch.no_grad():
+            out = net(torch.zeros(*input_shape))
+        if isinstance(out, torch.Tensor):
+            shape = list(out.shape)
+        else:
+            forward_error = f"Net's forward pass returned a {type(out).__name__[:200]}, not a tensor"
+    except Exception as exc:  # noqa: BLE001 — reported to the judge, which charges it where it lives
+        where = where_in_submission(exc.__traceback__, ctx.submission)
+        try:
+            message = str(exc)[:1000]
+        except BaseException:  # a hostile __str__
+            message = "<the exception's message could not be read>"
+        forward_error = f"{where + ': ' if where else ''}{type(exc).__name__[:200]}: {message}"
+    finally:
+        for h in handles:
+            h.remove()
     return NetDescription(layers=layers, parameters=params, weights=int(sum(p.numel() for p in net.parameters())),
-                          output_shape=list(out.shape), calls=calls)
+                          output_shape=shape, calls=calls, forward_error=forward_error[:2000])
 
 
 @probe

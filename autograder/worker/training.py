@@ -43,7 +43,7 @@ TRAIN_SET = 50_000
 PREDICT_BATCH = 100
 """Test images per forward pass when predicting (faster than 500 for the 3-(1) net on a CPU)."""
 CHECKED_FORWARDS = 100
-"""Forward passes in which ``train`` is watched for gradients left over from the previous step."""
+"""Backward passes in which ``train`` is watched for gradients left over from the previous step."""
 
 
 # -- data ---------------------------------------------------------------------------------------
@@ -162,7 +162,7 @@ class _Run:
     nonfinite_step: int | None = None
     optimizer_steps: int = 0
     stale_gradients: int = 0
-    """Forward passes (among the first CHECKED_FORWARDS) that found gradients of the previous step."""
+    """Backward passes (among the first CHECKED_FORWARDS) that began with gradients of the previous step."""
     checked_forwards: int = 0
     ended_at: int | None = None
     """The checkpoint at which a sequential run was ended by the judge's word."""
@@ -186,10 +186,12 @@ def _mark_nonfinite(run: _Run, value: float) -> None:
 class ObservedCriterion:
     """The student's criterion, recording every loss and stopping the run when it must stop."""
 
-    def __init__(self, criterion: Callable[..., Any], run: _Run, where: str) -> None:
+    def __init__(self, criterion: Callable[..., Any], run: _Run, where: str,
+                 before_backward: Callable[[], None] = lambda: None) -> None:
         self._criterion = criterion
         self._run = run
         self._where = where
+        self._before_backward = before_backward
 
     def __call__(self, outputs: Any, labels: Any) -> Any:
         run = self._run
@@ -206,29 +208,37 @@ class ObservedCriterion:
         if not math.isfinite(value):
             _mark_nonfinite(run, value)
             raise _Stop
+        if isinstance(loss, torch.Tensor) and loss.requires_grad:
+            # runs when backward reaches the loss, before any gradient flows into the net: the
+            # moment zero_grad must have happened by, wherever train calls it
+            loss.register_hook(self._backward_begins)
         return loss
+
+    def _backward_begins(self, _grad: Any) -> None:
+        self._before_backward()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._criterion, name)
 
 
-def _watch(net: nn.Module, optimizer: Any, run: _Run) -> list[Any]:
-    """Count optimizer steps, and forward passes that start with last step's gradients still there."""
+def _watch(net: nn.Module, optimizer: Any, run: _Run) -> tuple[list[Any], Callable[[], None]]:
+    """Count optimizer steps; and the check, run as each backward pass begins, for gradients of
+    the previous step still there. ``zero_grad`` may come anywhere before ``backward``: first in
+    the loop, or after the forward pass and the loss as PyTorch's tutorials write it."""
     handles = []
     if isinstance(optimizer, torch.optim.Optimizer):
         def counted(*_: Any) -> None:
             run.optimizer_steps += 1
         handles.append(optimizer.register_step_post_hook(counted))
 
-    def before_forward(module: nn.Module, _inputs: Any) -> None:
-        if not (module.training and torch.is_grad_enabled()) or run.checked_forwards >= CHECKED_FORWARDS:
+    def before_backward() -> None:
+        if run.checked_forwards >= CHECKED_FORWARDS:
             return
         run.checked_forwards += 1
-        if run.optimizer_steps and any(p.grad is not None and bool(p.grad.any()) for p in module.parameters()):
+        if run.optimizer_steps and any(p.grad is not None and bool(p.grad.any()) for p in net.parameters()):
             run.stale_gradients += 1
 
-    handles.append(net.register_forward_pre_hook(before_forward))
-    return handles
+    return handles, before_backward
 
 
 # -- the pieces ----------------------------------------------------------------------------------
@@ -254,9 +264,17 @@ def baseline_pieces() -> dict[str, Any]:
             "make_optimizer": baseline.make_optimizer, "transform": None}
 
 
-def pieces_for(module: str, lookup: Callable[[str, str], Any]) -> Pieces:
-    """Problem 2: every piece from the module. A variation: its own names from the module, the rest
-    from the baseline. ``lookup(module, name)`` fetches a student's name."""
+COMPANIONS = {"criterion": "Net", "Net": "criterion"}
+"""Pieces that belong together: a net's outputs and the loss that reads them. A variation whose
+own piece is one of them and that defines the other itself (a 3-(5) ``Net`` ending in
+``log_softmax`` for its ``nn.NLLLoss()``) is trained with both."""
+
+
+def pieces_for(module: str, lookup: Callable[[str, str], Any],
+               defined_here: Callable[[str, str], bool] = lambda _module, _name: False) -> Pieces:
+    """Problem 2: every piece from the module. A variation: its own names from the module, with
+    their `COMPANIONS` where the module defines them itself (``defined_here``), the rest from the
+    baseline. ``lookup(module, name)`` fetches a student's name."""
     spec = BY_MODULE[module]
     where = {}
     if module == "problem2":
@@ -270,6 +288,10 @@ def pieces_for(module: str, lookup: Callable[[str, str], Any]) -> Pieces:
         raise ValueError(f"{module} is not trained")
     base = baseline_pieces()
     own = {n: lookup(module, n) for n in spec.own_names}
+    for n in spec.own_names:
+        companion = COMPANIONS.get(n)
+        if companion and companion not in own and defined_here(module, companion):
+            own[companion] = lookup(module, companion)
     pick = {n: own.get(n, base.get(n)) for n in ("Net", "criterion", "make_optimizer")}
     owner = {n: ("student" if n in own else "baseline")
              for n in ("transform", "Net", "criterion", "make_optimizer")}
@@ -447,7 +469,7 @@ def run_training(pieces: Pieces, data: TrainingData, *, steps: int, seed: int, d
     net = net.to(device)
     optimizer = pieces.make_optimizer(net)
     run = _Run(steps=steps, losses=[])
-    handles = _watch(net, optimizer, run)
+    handles, before_backward = _watch(net, optimizer, run)
     name = pieces.where.get("transform", "transform")
     test_transform = pieces.test_transform
     at_checkpoints: dict[int, np.ndarray] = {}
@@ -486,7 +508,7 @@ def run_training(pieces: Pieces, data: TrainingData, *, steps: int, seed: int, d
         if pieces.train is not None:
             loader, epochs = _student_loader(data, pieces, steps, seed, device, run)
             run.loader_batches = epochs * len(loader)
-            criterion = ObservedCriterion(pieces.criterion, run, pieces.where["criterion"])
+            criterion = ObservedCriterion(pieces.criterion, run, pieces.where["criterion"], before_backward)
             try:
                 pieces.train(net, loader, criterion, optimizer, epochs)
             except _Stop:

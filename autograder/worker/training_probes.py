@@ -6,6 +6,8 @@ the judge decides what is right.
 
 from __future__ import annotations
 
+import sys
+import types
 from typing import Any
 
 import numpy as np
@@ -31,6 +33,26 @@ def _end_paused(ctx: WorkerContext, module: str) -> None:
             pass
 
 
+def defined_in(ctx: WorkerContext, module: str, name: str) -> bool:
+    """Whether ``module`` defines ``name`` itself, rather than importing it from problem2.py: a
+    class or function written in the module, or another value that is not problem2's own."""
+    mod = ctx.module(module)
+    value = vars(mod).get(name)
+    if value is None:
+        return False
+    if isinstance(value, (type, types.FunctionType)):
+        return getattr(value, "__module__", None) == mod.__name__
+    problem2 = sys.modules.get("problem2")
+    return problem2 is None or getattr(problem2, name, None) is not value
+
+
+@probe
+def variation_pieces(ctx: WorkerContext, module: str) -> dict[str, str]:
+    """Whose each piece of ``module``'s training run is (``Net``, ``criterion``, …), as
+    `train_and_predict` will choose them; needs no data."""
+    return dict(pieces_for(module, ctx.name, lambda m, n: defined_in(ctx, m, n)).owner)
+
+
 @probe
 def train_and_predict(ctx: WorkerContext, module: str, steps: int, seed: int,
                       test_count: int | None = None, checkpoints: list[list[int]] | None = None) -> TrainingReply:
@@ -41,7 +63,7 @@ def train_and_predict(ctx: WorkerContext, module: str, steps: int, seed: int,
     if ctx.data is None:
         raise RuntimeError("the worker was started without the CIFAR-10 folder")
     _end_paused(ctx, module)
-    pieces = pieces_for(module, ctx.name)
+    pieces = pieces_for(module, ctx.name, lambda m, n: defined_in(ctx, m, n))
     data = TrainingData.load(ctx.data)
     if not checkpoints:
         return run_training(pieces, data, steps=steps, seed=seed, device=ctx.device, test_count=test_count)

@@ -126,7 +126,41 @@ def test_train_without_zero_grad_is_seen(data):
                 optimizer.step()
 
     run = training.run_training(student_pieces(train=no_zero_grad), data, steps=20, seed=0)
-    assert run.stale_gradients == 19  # every forward pass after the first step
+    assert run.stale_gradients == 19  # every backward pass after the first step
+
+
+def test_zero_grad_after_the_loss_as_the_tutorial_writes_it(data):
+    """Forward, loss, then ``optimizer.zero_grad(); loss.backward(); optimizer.step()`` (the
+    PyTorch tutorials' order) clears the gradients in time; ``net.zero_grad()`` after the step
+    does too, and so does setting each ``p.grad = None`` before backward."""
+    def tutorial(net, trainloader, criterion, optimizer, epochs):
+        for _ in range(epochs):
+            for inputs, labels in trainloader:
+                outputs = net(inputs)
+                loss = criterion(outputs, labels)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+
+    def after_the_step(net, trainloader, criterion, optimizer, epochs):
+        for _ in range(epochs):
+            for inputs, labels in trainloader:
+                criterion(net(inputs), labels).backward()
+                optimizer.step()
+                net.zero_grad()
+
+    def grads_set_to_none_after_the_loss(net, trainloader, criterion, optimizer, epochs):
+        for _ in range(epochs):
+            for inputs, labels in trainloader:
+                loss = criterion(net(inputs), labels)
+                for p in net.parameters():
+                    p.grad = None
+                loss.backward()
+                optimizer.step()
+
+    for train in (tutorial, after_the_step, grads_set_to_none_after_the_loss):
+        run = training.run_training(student_pieces(train=train), data, steps=20, seed=0)
+        assert (run.stale_gradients, run.checked_forwards, run.optimizer_steps) == (0, 20, 20), train.__name__
 
 
 def test_train_that_ignores_epochs_is_stopped_at_the_budget(data):

@@ -107,3 +107,70 @@ def test_missing_relu_percentages_sgd_for_adam_and_no_weight_decay(variant, tmp_
     assert "percentage" in tests["problem2::test_evaluate_returns_fractions"].feedback.found
     assert tests["problem3_2::test_optimizer_is_adam"].feedback.found == "torch.optim.SGD"
     assert tests["problem3_6::test_weight_decay_on_every_parameter"].feedback.where == "problem3_6.py:make_optimizer"
+
+
+NLL_WITH_OWN_NET = '''\
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Net(nn.Module):
+    """problem 2's network, ending in log_softmax as PyTorch's own examples write it"""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 6, 5)
+        self.pool = nn.MaxPool2d(2, 2)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        self.fc1 = nn.Linear(16 * 5 * 5, 120)
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, 10)
+
+    def forward(self, x):
+        x = self.pool(F.relu(self.conv1(x)))
+        x = self.pool(F.relu(self.conv2(x)))
+        x = x.view(-1, 16 * 5 * 5)
+        x = F.relu(self.fc1(x))
+        x = F.relu(self.fc2(x))
+        return F.log_softmax(self.fc3(x), dim=1)
+
+
+criterion = nn.NLLLoss()
+'''
+
+DECAY_ON_WEIGHTS_ONLY = '''\
+import torch.optim as optim
+
+
+def make_optimizer(net):
+    decay = [p for name, p in net.named_parameters() if not name.endswith("bias")]
+    no_decay = [p for name, p in net.named_parameters() if name.endswith("bias")]
+    return optim.SGD([{"params": decay, "weight_decay": 5e-4}, {"params": no_decay, "weight_decay": 0}],
+                     lr=0.001, momentum=0.9)
+'''
+
+
+def test_pieces_that_belong_together_and_the_tutorials_zero_grad(variant, tmp_path):
+    """3-(5) as PyTorch's examples write it (a Net ending in log_softmax, ``nn.NLLLoss()``) is
+    trained as one; 3-(6) decaying the weights but not the biases is L2; problem 2's ``train``
+    with the tutorial's order (forward, loss, zero_grad, backward, step) clears its gradients in
+    time. Every point is earned. A bias-only decay still fails."""
+    folder = variant("together", {
+        "problem2.py": [("            optimizer.zero_grad()\n            outputs = net(inputs)\n"
+                         "            loss = criterion(outputs, labels)\n",
+                         "            outputs = net(inputs)\n            loss = criterion(outputs, labels)\n"
+                         "            optimizer.zero_grad()\n")],
+    }, {"problem3_5.py": NLL_WITH_OWN_NET, "problem3_6.py": DECAY_ON_WEIGHTS_ONLY})
+    result = grade_folder(folder, tmp_path / "out", suites("problem2", "problem3_5", "problem3_6"))
+    assert lost(result) == {}, {k: by_key(result)[k].feedback for k in lost(result)}
+    assert record(result, "problem3_5").pieces["Net"] == "student"
+    assert record(result, "problem3_5").pieces["criterion"] == "student"
+    remarks = by_key(result)["problem3_5::test_loss_is_cross_entropy"].remarks
+    assert any("ends in log_softmax" in r for r in remarks), remarks
+
+    biases_only = variant("biases_only", {}, {"problem3_6.py": DECAY_ON_WEIGHTS_ONLY.replace(
+        '"params": decay, "weight_decay": 5e-4}, {"params": no_decay, "weight_decay": 0}',
+        '"params": decay, "weight_decay": 0}, {"params": no_decay, "weight_decay": 5e-4}')})
+    result = grade_folder(biases_only, tmp_path / "out2", suites("problem3_6"))
+    assert "problem3_6::test_weight_decay_on_every_parameter" in lost(result)
+    assert "no decay on conv1.weight" in by_key(result)["problem3_6::test_weight_decay_on_every_parameter"].feedback.found

@@ -36,7 +36,7 @@ def test_wrong_layer_size_no_max_shift_mse_without_half(variant, tmp_path):
     result = grade_folder(folder, tmp_path / "out", SUITES)
     assert lost(result) == {
         "test_module_tree": 1, "test_parameters": 1,            # wrong layer size
-        "test_no_overflow_on_large_inputs": 2,                  # softmax without the max shift
+        "test_no_overflow_on_large_inputs": 3,                  # softmax without the max shift (3 since lists are advice)
         "test_mse_example": 2, "test_mse_random": 2,            # MSE without ½
     }
     by_name = {t.id.split("::")[-1]: t for t in result.tests}
@@ -71,6 +71,31 @@ def test_missing_relu_costs_the_forward_pass(variant, tmp_path):
     folder = variant("bad_d", {"problem1.py": [("x = F.relu(self.fc2(x))", "x = self.fc2(x)")]})
     result = grade_folder(folder, tmp_path / "out", graded_suites("1"))
     assert lost(result) == {"test_forward_equivalence": 4, "test_loss_and_gradients": 3}
+
+
+def test_a_forward_pass_that_fails_costs_points_once(variant, tmp_path):
+    """``Conv2d(3, 6, 5)`` on the 1-channel input: the structure checks charge the wrong layer; the
+    net is still described without its forward pass, so ``sgd_step`` keeps its points and the
+    checks that need the forward pass say why they did not charge it. A forward pass that fails
+    with the homework's layers is charged in the output-shape and forward checks."""
+    folder = variant("bad_e", {"problem1.py": [("nn.Conv2d(1, 6, 5)", "nn.Conv2d(3, 6, 5)")]})
+    result = grade_folder(folder, tmp_path / "out", graded_suites("1"))
+    assert lost(result) == {"test_module_tree": 1, "test_parameters": 1}
+    by_name = {t.id.split("::")[-1]: t for t in result.tests}
+    assert "Conv2d(3→6, 5×5)" in by_name["test_module_tree"].feedback.found
+    assert "(6, 3, 5, 5)" in by_name["test_parameters"].feedback.found
+    shape_remark = " ".join(by_name["test_output_shape"].remarks)
+    assert "the forward pass fails (problem1.py:" in shape_remark and "in forward: RuntimeError" in shape_remark
+    assert "charged once, in the structure checks" in " ".join(by_name["test_loss_and_gradients"].remarks)
+
+    folder = variant("bad_f", {"problem1.py": [("F.max_pool2d(F.relu(self.conv2(x)), 2)",
+                                                "F.max_pool2d(F.relu(self.conv2(x)), 3)")]})
+    result = grade_folder(folder, tmp_path / "out2", graded_suites("1"))
+    assert lost(result) == {"test_output_shape": 1, "test_forward_equivalence": 4}
+    by_name = {t.id.split("::")[-1]: t for t in result.tests}
+    assert by_name["test_output_shape"].feedback.where == "problem1.py:Net.forward"
+    assert "the forward pass raised problem1.py:" in by_name["test_output_shape"].feedback.found
+    assert "charged once, in the forward-pass check" in " ".join(by_name["test_loss_and_gradients"].remarks)
 
 
 @pytest.mark.parametrize("style", ["sequential", "vectorised"])

@@ -11,7 +11,8 @@ The floor gets the most weight because it is the homework's own result: a classi
 Tolerances: the transform within 1e-5 of (x/255 − 0.5)/0.5; the forward pass within
 1e-5 + 1e-4·|expected| of the reference's (both float32, same weights in parameter order); the
 loss within 1e-6 + 1e-5·|expected|. `train` lowers the loss when it uses every mini-batch of the
-loader with one optimizer step each, clears the gradients between steps, keeps the loss finite,
+loader with one optimizer step each, clears the gradients between steps (``zero_grad`` anywhere
+before ``backward``: first in the loop, or after the loss as the PyTorch tutorial has it), keeps the loss finite,
 and the mean loss of the last tenth of the mini-batches is at least `budgets.LOSS_DROP` (0.05)
 below that of the first tenth (the reference's drop is 0.36 or more at every budget).
 """
@@ -24,13 +25,14 @@ import torch
 
 from autograder.common import budgets
 from autograder.common.protocol import NetDescription
-from autograder.judge.checks import as_array, as_float, describe, expect_close, fail
+from autograder.judge import layers
+from autograder.judge.checks import as_array, as_float, describe, expect_close, fail, show_size
 
 pytestmark = pytest.mark.problem("problem2")
 
 MODULE = "problem2"
 EXPECTED_LAYERS = [
-    ("Conv2d", 3, 6, [5, 5]), ("Conv2d", 6, 16, [5, 5]),
+    ("Conv2d", 3, 6, (5, 5)), ("Conv2d", 6, 16, (5, 5)),
     ("Linear", 400, 120, None), ("Linear", 120, 84, None), ("Linear", 84, 10, None),
 ]
 WEIGHTS = 62_006
@@ -56,17 +58,12 @@ def test_transform_maps_pixels_into_minus_one_to_one(worker, rng):
 
 
 def _layers(description: NetDescription) -> list[tuple]:
-    out = []
-    for layer in description.layers:
-        if layer.type == "Conv2d":
-            out.append(("Conv2d", layer.in_channels, layer.out_channels, layer.kernel_size))
-        elif layer.type == "Linear":
-            out.append(("Linear", layer.in_features, layer.out_features, None))
-    return out
+    convs = [("Conv2d", c.in_channels, c.out_channels, c.kernel_size) for c in layers.convolutions(description)]
+    return convs + [("Linear", x.in_features, x.out_features, None) for x in layers.linears(description)]
 
 
 def _show_layers(layers: list[tuple]) -> str:
-    return ", ".join(f"{t}({i}, {o}{', ' + '×'.join(map(str, k)) if k else ''})" for t, i, o, k in layers) or "none"
+    return ", ".join(f"{t}({i}, {o}{', ' + show_size(k) if t == 'Conv2d' else ''})" for t, i, o, k in layers) or "none"
 
 
 @pytest.mark.points(4)
@@ -74,12 +71,15 @@ def test_network_layers_and_weights(worker):
     """Net: Conv2d 3→6 and 6→16 (5×5), Linear 400→120→84→10, 62,006 weights, output 1×10"""
     d = worker.call("describe_net", module=MODULE, input_shape=[1, 3, 32, 32], doing="building Net()")
     where = "problem2.py:Net"
-    layers = _layers(d)
-    if layers != EXPECTED_LAYERS:
+    found = _layers(d)
+    if found != EXPECTED_LAYERS:
         fail("the convolution and linear layers of Net, in order", _show_layers(EXPECTED_LAYERS),
-             _show_layers(layers), where)
+             _show_layers(found), where)
     if d.weights != WEIGHTS:
         fail("number of weights of Net", f"{WEIGHTS:,}", f"{d.weights:,}", where)
+    if d.forward_error:
+        fail("Net's output for one 3×32×32 image", "shape [1, 10]", f"the forward pass raised {d.forward_error}",
+             where + ".forward")
     if d.output_shape != [1, 10]:
         fail("output shape of Net for one 3×32×32 image", "[1, 10]", str(d.output_shape), where)
 
@@ -160,7 +160,7 @@ def test_train_lowers_the_loss(training_runs):
     if run.reply.stale_gradients:
         fail("gradients at the start of each step",
              "cleared before each backward pass (optimizer.zero_grad())",
-             f"in {run.reply.stale_gradients} of the first {run.reply.checked_forwards} steps the forward pass began "
+             f"in {run.reply.stale_gradients} of the first {run.reply.checked_forwards} steps loss.backward() began "
              "with the previous step's gradients still there — gradients accumulate across steps", where)
     tenth = max(1, len(run.losses) // 10)
     first, last = float(run.losses[:tenth].mean()), float(run.losses[-tenth:].mean())

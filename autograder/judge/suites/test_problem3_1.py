@@ -12,13 +12,13 @@ from __future__ import annotations
 import pytest
 
 from autograder.common.protocol import Layer, NetDescription
-from autograder.judge.checks import fail
+from autograder.judge.checks import fail, pair, show_size
 
 pytestmark = pytest.mark.problem("problem3_1")
 
 MODULE = "problem3_1"
 WHERE = "problem3_1.py:Net"
-CONVS = [(3, 32, [3, 3]), (32, 32, [3, 3]), (32, 32, [3, 3]), (32, 32, [3, 3])]
+CONVS = [(3, 32, (3, 3)), (32, 32, (3, 3)), (32, 32, (3, 3)), (32, 32, (3, 3))]
 WEIGHTS = 36_650
 
 
@@ -35,11 +35,14 @@ def _convs(d: NetDescription) -> list[Layer]:
 def test_four_distinct_convolutions(description):
     """Net has four distinct 3×3 Conv2d layers (3→32, 32→32, 32→32, 32→32), each used once"""
     convs = _convs(description)
-    found = [(c.in_channels, c.out_channels, c.kernel_size) for c in convs]
+    found = [(c.in_channels, c.out_channels, pair(c.kernel_size)) for c in convs]
+    if description.forward_error:
+        fail("the convolutions Net's forward pass applies", "four, each applied once",
+             f"the forward pass raised {description.forward_error}", WHERE + ".forward")
     calls = [c.module for c in description.calls if c.type == "Conv2d"]
     if found != CONVS or len(calls) != 4 or len(set(calls)) != 4:
-        show = ", ".join(f"{c.name} {c.in_channels}→{c.out_channels} "
-                         f"{'×'.join(map(str, c.kernel_size))}" for c in convs) or "none"
+        show = ", ".join(f"{c.name} {c.in_channels}→{c.out_channels} {show_size(c.kernel_size)}"
+                         for c in convs) or "none"
         fail("the Conv2d layers of Net, and the convolutions its forward pass applies",
              "four distinct layers 3→32, 32→32, 32→32, 32→32 (3×3), each applied once",
              f"{len(convs)} layer(s): {show}; forward applies {', '.join(calls) or 'none'}"
@@ -62,6 +65,9 @@ def test_output_layer_and_weights(description):
 @pytest.mark.points(1)
 def test_feature_maps(description):
     """Feature maps shrink 32 → 30 → 28 → 14 → 12 → 10 → 5 (convolutions without padding, two poolings)"""
+    if description.forward_error:
+        fail("sizes of the feature maps after each convolution (and pooling)", "32 channels of 30, 28, (pool) 14, "
+             "12, 10, (pool) 5", f"the forward pass raised {description.forward_error}", WHERE + ".forward")
     sizes = [c.shape[-1] for c in description.calls if c.type == "Conv2d" and len(c.shape) == 4]
     pools = [c.shape[-1] for c in description.calls if "Pool" in c.type and len(c.shape) == 4]
     channels = {c.shape[1] for c in description.calls if c.type == "Conv2d" and len(c.shape) == 4}

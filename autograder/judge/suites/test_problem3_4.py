@@ -23,6 +23,9 @@ WHERE = "problem3_4.py:Net"
 def test_batchnorm_after_each_convolution(worker):
     """Net applies BatchNorm2d right after each convolution: conv1 → BN(6), conv2 → BN(16)"""
     d = worker.call("describe_net", module=MODULE, input_shape=[2, 3, 32, 32], doing="building Net()")
+    if d.forward_error:
+        fail("the layers Net's forward pass applies", "conv1 → BatchNorm2d(6), conv2 → BatchNorm2d(16)",
+             f"the forward pass raised {d.forward_error}", WHERE + ".forward")
     layers = {layer.name: layer for layer in d.layers}
     calls = d.calls
     order = " → ".join(f"{c.module} ({c.type})" for c in calls)
