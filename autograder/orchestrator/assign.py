@@ -83,6 +83,7 @@ def check_source() -> str:
 
 def assignment_text() -> str:
     """ASSIGNMENT.md from the contract."""
+    # Markdown from the contract, no student text: HTML escaping would garble the code it quotes
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=False,
                              keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
     rows = []

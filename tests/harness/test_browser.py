@@ -207,7 +207,7 @@ def test_real_grading_of_a_hostile_submission(tmp_path: Path) -> None:
     suite = str(runner.GRADED_SUITES / "test_problem4.py")
     result = runner.grade(job, config.resolve({"budget": "quick"}), suites=[suite])
     assert result.status.value == "graded", result.status_reason
-    assert [t.outcome.value for t in result.tests if t.max_points] == ["failed"] * 4
+    assert [t.outcome.value for t in result.tests if t.max_points] == ["failed"] * 3
     render.render_all(out, [results_json.read(job.results_path)])
     loaded = load(out / submission.name / "report.html", tmp_path)
     _assert_no_payload_ran(loaded)

@@ -87,7 +87,7 @@ def test_forty_submissions_in_parallel_then_nothing_regraded(tmp_path):
             assert by["problem5"] == 14, name        # the hostile problem4 disturbs nothing else
             assert by["problem4"] < 10, name
         elif kind == "buggy:no_shift":
-            assert by == {"problem4": 8, "problem5": 14}, name
+            assert by == {"problem4": 7, "problem5": 14}, name  # the overflow check (3) fails
         else:
             assert by == {"problem4": 10, "problem5": 10}, name
     assert (out / "index.html").is_file() and (out / "grades.csv").is_file()
