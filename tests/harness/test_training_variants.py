@@ -63,6 +63,19 @@ def test_20163140_loses_only_the_architecture_of_3_1(tmp_path):
     assert record(result, "problem3_1").pieces["Net"] == "student"
 
 
+def test_layers_that_differ_cost_problem_2_their_points_once(variant, tmp_path):
+    """A Net 128 wide where the homework has 120 trains and runs: the layers check charges it, the
+    forward check says it cannot compare with the reference's weights instead of charging it again."""
+    folder = variant("wider_fc1", {"problem2.py": [
+        ("self.fc1 = nn.Linear(16 * 5 * 5, 120)", "self.fc1 = nn.Linear(16 * 5 * 5, 128)"),
+        ("self.fc2 = nn.Linear(120, 84)", "self.fc2 = nn.Linear(128, 84)")]})
+    result = grade_folder(folder, tmp_path / "out", suites("problem2"))
+    assert lost(result) == {"problem2::test_network_layers_and_weights": 4}
+    tests = by_key(result)
+    assert "Linear(400, 128)" in tests["problem2::test_network_layers_and_weights"].feedback.found
+    assert any("charges once" in r for r in tests["problem2::test_forward_matches_the_reference"].remarks)
+
+
 def test_train_without_zero_grad_and_nll_on_raw_outputs(variant, tmp_path):
     folder = variant("bad_train_and_loss", {
         "problem2.py": [("            optimizer.zero_grad()\n", "")],
