@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench import STUDENT, autograde, homework_baseline, load, machine, make_class, same_grades  # noqa: E402
+from gpu.classroom import PATCHED, patched  # noqa: E402
 from sections import replace_section  # noqa: E402
 
 from autograder.common import config as cfg  # noqa: E402
@@ -36,35 +37,16 @@ from autograder.common import results_json  # noqa: E402
 
 REFERENCE = ROOT / "autograder" / "judge" / "reference"
 VARIANTS: dict[str, dict[str, list[tuple[str, str]]]] = {
-    "reference": {},
-    "bad_train_and_loss": {
-        "problem2.py": [("            optimizer.zero_grad()\n", "")],
-        "problem3_5.py": [("self.nll(F.log_softmax(outputs, dim=1), labels)", "self.nll(outputs, labels)")],
-    },
-    "bad_pieces": {
-        "problem2.py": [("x = F.relu(self.fc2(x))", "x = self.fc2(x)"),
-                        ("accuracy = correct / total if total else 0.0",
-                         "accuracy = 100 * correct / total if total else 0.0"),
-                        ("per_class = [c / t if t else 0.0", "per_class = [100 * c / t if t else 0.0")],
-        "problem3_2.py": [("optim.Adam(net.parameters(), lr=0.001, betas=(0.9, 0.999))",
-                           "optim.SGD(net.parameters(), lr=0.001, momentum=0.9)")],
-        "problem3_6.py": [("weight_decay=5e-4", "weight_decay=0")],
-    },
-}
+    "reference": {}, **{name: PATCHED[name] for name in ("bad_train_and_loss", "bad_pieces")}}
 """The harness's training variants (the same patches as its tests) and the reference."""
 CLASS = 8
 
 
 def make_variant(name: str, work: Path) -> Path:
     folder = work / "variants" / name
-    shutil.copytree(REFERENCE, folder, ignore=shutil.ignore_patterns("__pycache__"))
-    for module, edits in VARIANTS[name].items():
-        text = (folder / module).read_text()
-        for old, new in edits:
-            if old not in text:
-                raise SystemExit(f"variant {name}: {old!r} not in {module}")
-            text = text.replace(old, new)
-        (folder / module).write_text(text)
+    problem = patched(REFERENCE, folder, VARIANTS[name])
+    if problem:
+        raise SystemExit(f"variant {name}: {problem}")
     return folder
 
 
